@@ -1,0 +1,80 @@
+"""ChromaVectorIndex: the embedded vector index (chromadb PersistentClient), one Chroma collection per
+Parley collection, cosine space. Vectors are always supplied by us, so Chroma never needs its own model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings
+
+from domain.ports import VectorHit
+
+_MAX_BATCH = 5000  # Chroma refuses batches above ~5461
+
+
+def _name(collection_id: str) -> str:
+    return f"parley-{collection_id}"
+
+
+class ChromaVectorIndex:
+    def __init__(self, path: Path | str) -> None:
+        self._client = chromadb.PersistentClient(
+            path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=True)
+        )
+        self._collections: dict[str, Any] = {}
+
+    def _collection(self, collection_id: str) -> Any:
+        found = self._collections.get(collection_id)
+        if found is None:
+            found = self._client.get_or_create_collection(
+                _name(collection_id), embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+            self._collections[collection_id] = found
+        return found
+
+    def upsert(
+        self, collection_id: str, document_id: str, ordinals: Sequence[int], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        collection = self._collection(collection_id)
+        for first in range(0, len(ordinals), _MAX_BATCH):
+            batch = list(ordinals[first : first + _MAX_BATCH])
+            collection.upsert(
+                ids=[f"{document_id}:{ordinal}" for ordinal in batch],
+                embeddings=[list(map(float, vector)) for vector in vectors[first : first + _MAX_BATCH]],
+                metadatas=[{"document_id": document_id, "ordinal": ordinal} for ordinal in batch],
+            )
+
+    def delete_document(self, collection_id: str, document_id: str) -> None:
+        self._collection(collection_id).delete(where={"document_id": document_id})
+
+    def drop_collection(self, collection_id: str) -> None:
+        self._collections.pop(collection_id, None)
+        try:
+            self._client.delete_collection(_name(collection_id))
+        except Exception:  # noqa: BLE001 - chromadb raises several types for "does not exist"
+            return
+
+    def query(self, collection_id: str, vector: Sequence[float], top_k: int) -> list[VectorHit]:
+        collection = self._collection(collection_id)
+        count = collection.count()
+        if count == 0:
+            return []
+        result = collection.query(
+            query_embeddings=[list(map(float, vector))], n_results=min(top_k, count), include=["metadatas", "distances"]
+        )
+        hits = []
+        for metadata, distance in zip(result["metadatas"][0], result["distances"][0], strict=True):
+            hits.append(
+                VectorHit(
+                    document_id=str(metadata["document_id"]), ordinal=int(metadata["ordinal"]), score=1.0 - distance
+                )
+            )
+        return hits
+
+    def reset(self) -> None:
+        """Drop every collection (used when rebuilding the index from the log)."""
+        self._client.reset()
+        self._collections.clear()

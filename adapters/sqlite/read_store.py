@@ -1,0 +1,84 @@
+"""SQLiteReadStore: the embedded home of the read models (stdlib sqlite3, WAL).
+
+Projections write through ``transaction()``; each projection's checkpoint is written in the same transaction
+as its read-model changes, so a crash never applies an event twice or loses one. Readers use one connection
+per thread and see the last committed state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+_CHECKPOINTS = "CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
+
+
+class SQLiteReadStore:
+    def __init__(self, path: Path | str, schema: str) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        if self.path == ":memory:":
+            self.path = f"file:parley-read-{id(self)}?mode=memory&cache=shared"
+        self._keepalive = self._connect()
+        self._keepalive.executescript(_CHECKPOINTS + ";\n" + schema)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, uri=self.path.startswith("file:"), isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connection()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def checkpoint(self, name: str) -> int:
+        row = self.connection().execute("SELECT position FROM checkpoints WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def set_checkpoint(conn: sqlite3.Connection, name: str, position: int) -> None:
+        conn.execute(
+            "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            (name, position),
+        )
+
+    def fetch_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return self.connection().execute(sql, params).fetchall()
+
+    def fetch_one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.connection().execute(sql, params).fetchone()
+        return row
+
+    def content_rows(self, tables: list[str]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+        """Every row of each table in a stable order, for comparing two builds of the read models."""
+        conn = self.connection()
+        for table in tables:
+            rows = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            yield table, [tuple(row) for row in rows]
+
+    def close(self) -> None:
+        self._keepalive.close()

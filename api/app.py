@@ -1,0 +1,113 @@
+"""The Litestar application: routes, auth, error mapping, OpenAPI, and the lifespan that starts projections."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import BearerKeyAuth
+from api.bootstrap import Parley
+from api.controllers.chats import ChatController, MessageController
+from api.controllers.collections import CollectionController
+from api.controllers.documents import DocumentController
+from api.controllers.jobs import JobController
+from api.controllers.models import ModelController
+from api.controllers.uploads import UploadController
+from api.schemas import ErrorBody
+from domain import errors
+
+log = logging.getLogger("parley.api")
+
+STATUS_BY_ERROR: list[tuple[type[errors.ParleyError], int]] = [
+    (errors.Unauthenticated, 401),
+    (errors.PermissionDenied, 403),
+    (errors.NotFound, 404),
+    (errors.PayloadTooLarge, 413),
+    (errors.AlreadyExists, 409),
+    (errors.ConcurrencyError, 409),
+    (errors.InvalidCommand, 400),
+    (errors.DocumentUnreadable, 400),
+    (errors.DomainError, 400),
+    (errors.BackendUnavailable, 503),
+    (errors.NotReady, 503),
+]
+
+
+def status_for(error: errors.ParleyError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def _error(status: int, message: str, error_type: str) -> Response[ErrorBody]:
+    return Response(ErrorBody(code=status, message=message, error_type=error_type), status_code=status)
+
+
+def parley_error(_: Request, error: errors.ParleyError) -> Response[ErrorBody]:
+    return _error(status_for(error), error.message, type(error).__name__)
+
+
+def http_error(_: Request, error: HTTPException) -> Response[ErrorBody]:
+    message = error.detail
+    extra = error.extra
+    if isinstance(extra, list) and extra:
+        message = f"{message}: " + "; ".join(str(item.get("message", item)) for item in extra if isinstance(item, dict))
+    return _error(error.status_code, message, type(error).__name__)
+
+
+def internal_error(_: Request, error: Exception) -> Response[ErrorBody]:
+    log.exception("unexpected error", exc_info=error)
+    return _error(500, f"internal error: {type(error).__name__}", "InternalError")
+
+
+def create_app(parley: Parley) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.parley = parley
+        # Catch up with the log before the server accepts requests, so reads are never behind.
+        await anyio.to_thread.run_sync(parley.start)
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(parley.close)
+
+    return Litestar(
+        route_handlers=[
+            CollectionController,
+            DocumentController,
+            UploadController,
+            ChatController,
+            MessageController,
+            JobController,
+            ModelController,
+        ],
+        dependencies={"parley": Provide(lambda: parley, sync_to_thread=False)},
+        middleware=[DefineMiddleware(BearerKeyAuth, exclude=["^/schema"])],
+        exception_handlers={
+            errors.ParleyError: parley_error,
+            HTTPException: http_error,
+            Exception: internal_error,
+        },
+        lifespan=[lifespan],
+        request_max_body_size=parley.settings.max_upload_bytes + 1024 * 1024,
+        openapi_config=OpenAPIConfig(
+            title="Parley",
+            version="1.0.0",
+            description="Event-sourced RAG chat server speaking the h2oGPTe REST API v1.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            components=Components(security_schemes={"bearerAuth": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearerAuth": []}],
+        ),
+    )

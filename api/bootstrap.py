@@ -1,0 +1,162 @@
+"""The composition root: the one place that turns Settings into wired adapters, projections and services."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import threading
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from adapters.chroma import ChromaVectorIndex
+from adapters.filesystem import FileBlobStore
+from adapters.minilm import MiniLMEmbedder, MiniLMTokenizer
+from adapters.parsers import FileParser
+from adapters.rag.pipeline import HaystackAnswerer
+from adapters.sqlite.embedding_cache import CachedEmbedder
+from adapters.sqlite.event_store import SQLiteEventStore
+from adapters.sqlite.read_store import SQLiteReadStore
+from api.settings import Settings
+from domain import apikey
+from domain.ingestion import Ingestor
+from domain.service import CommandHandler, stream_name
+from projections import read_models
+from projections.queries import ReadModels
+from projections.read_model_projection import ReadModelProjection
+from projections.runner import ProjectionRunner, Projections
+from projections.vector_projection import VectorIndexProjection
+
+log = logging.getLogger("parley")
+
+OFFLINE_ENVIRONMENT = {
+    "HAYSTACK_TELEMETRY_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "OMP_THREAD_LIMIT": "1",  # Tesseract's OpenMP oversubscribes small machines tenfold without it
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def configure_process() -> None:
+    """Offline, telemetry off, and thread pools sized so numpy's BLAS does not fight torch for the cores."""
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass
+class Parley:
+    """Everything a running Parley process holds, wired once."""
+
+    settings: Settings
+    events: SQLiteEventStore
+    read_store: SQLiteReadStore
+    read_models: ReadModels
+    projections: Projections
+    handler: CommandHandler
+    blobs: FileBlobStore
+    parser: FileParser
+    tokenizer: MiniLMTokenizer
+    embedder: CachedEmbedder
+    index: ChromaVectorIndex
+    answerer: HaystackAnswerer
+    ingestor: Ingestor
+    ingestion_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "ingest"))
+    jobs: dict[str, Future[int]] = field(default_factory=dict)
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        """Start the projections and block until they have caught up with the log."""
+        self.embedder.warm_up()
+        self.projections.start()
+        self.projections.catch_up(self.events)
+        self.ensure_admin_key()
+        self.ready.set()
+
+    def wait_for(self, position: int | None) -> None:
+        self.projections.wait_for(position, timeout=self.settings.request_timeout_s)
+
+    def ensure_admin_key(self) -> None:
+        """Make sure an admin can get in: the key from PARLEY_ADMIN_API_KEY, or a new one printed once."""
+        secret = self.settings.admin_api_key
+        if secret is None:
+            if self.read_models.api_key_count() > 0:
+                return
+            secret = "sk-" + secrets.token_urlsafe(36)[:48]
+            print(f"Parley admin API key (shown once, store it): {secret}", flush=True)
+        secret_hash = hash_secret(secret)
+        if self.read_models.api_key_by_hash(secret_hash) is not None:
+            return
+        key_id = str(uuid.uuid4())
+        result = self.handler.execute(
+            apikey,
+            stream_name("apikey", key_id),
+            apikey.CreateApiKey(
+                key_id=key_id,
+                name="admin",
+                username="admin",
+                secret_hash=secret_hash,
+                hint=secret[-4:],
+                is_admin=True,
+            ),
+        )
+        self.wait_for(result.commit_position if result else None)
+
+    def close(self) -> None:
+        self.ingestion_pool.shutdown(wait=False, cancel_futures=True)
+        self.projections.stop()
+        self.events.close()
+        self.read_store.close()
+
+
+def bootstrap(settings: Settings) -> Parley:
+    configure_process()
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    events = SQLiteEventStore(data / "events.sqlite3")
+    read_store = SQLiteReadStore(data / "read_models.sqlite3", read_models.SCHEMA)
+    queries = ReadModels(read_store)
+    tokenizer = MiniLMTokenizer()
+    embedder = CachedEmbedder(MiniLMEmbedder(), data / "embeddings.sqlite3")
+    index = ChromaVectorIndex(data / "chroma")
+    projections = Projections(
+        [
+            ProjectionRunner(events, ReadModelProjection(read_store)),
+            ProjectionRunner(events, VectorIndexProjection(index, embedder, read_store)),
+        ]
+    )
+    handler = CommandHandler(events)
+    blobs = FileBlobStore(data / "blobs")
+    parser = FileParser()
+
+    def wait_for(position: int) -> None:
+        projections.wait_for(position, timeout=settings.request_timeout_s)
+
+    return Parley(
+        settings=settings,
+        events=events,
+        read_store=read_store,
+        read_models=queries,
+        projections=projections,
+        handler=handler,
+        blobs=blobs,
+        parser=parser,
+        tokenizer=tokenizer,
+        embedder=embedder,
+        index=index,
+        answerer=HaystackAnswerer(embedder, index, queries, tokenizer),
+        ingestor=Ingestor(handler, blobs, parser, tokenizer, wait_for),
+    )

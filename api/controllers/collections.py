@@ -1,0 +1,170 @@
+"""Collections: create, list, count, read, update, delete, settings, and a collection's documents and chats."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post, put
+
+from api.bootstrap import Parley
+from api.controllers._common import API, caller, page
+from api.schemas import (
+    ChatSession,
+    Collection,
+    CollectionCreateRequest,
+    CollectionUpdateRequest,
+    Count,
+    Document,
+    chat_session_from_row,
+    collection_from_row,
+    document_from_row,
+)
+from domain import collection, document
+from domain.errors import InvalidCommand, NotFound
+from domain.events import ChatSettings, CollectionSettings
+from domain.service import stream_name
+
+EMBEDDING_MODELS = ("all-MiniLM-L6-v2",)
+
+
+def _collection(parley: Parley, collection_id: str) -> dict[str, Any]:
+    row = parley.read_models.collection(collection_id)
+    if row is None:
+        raise NotFound(f"collection {collection_id} not found")
+    return row
+
+
+class CollectionController(Controller):
+    path = f"{API}/collections"
+    tags = ["collections"]
+
+    @post("/", status_code=201, operation_id="create_collection", sync_to_thread=True)
+    def create_collection(self, parley: Parley, request: Request[Any, Any, Any], data: CollectionCreateRequest) -> Collection:
+        model = data.embedding_model or parley.embedder.name
+        if model not in EMBEDDING_MODELS:
+            raise InvalidCommand(f"embedding_model {model!r} is not available; choose {', '.join(EMBEDDING_MODELS)}")
+        collection_id = str(uuid.uuid4())
+        chat_settings = data.chat_settings or ChatSettings()
+        rag_type = (chat_settings.rag_config or {}).get("rag_type")
+        result = parley.handler.execute(
+            collection,
+            stream_name("collection", collection_id),
+            collection.CreateCollection(
+                collection_id=collection_id,
+                name=data.name,
+                description=data.description,
+                embedding_model=model,
+                settings=data.collection_settings or CollectionSettings(),
+                chat_settings=chat_settings,
+                rag_type=rag_type if isinstance(rag_type, str) else None,
+                owner=caller(request).username,
+            ),
+        )
+        parley.wait_for(result.commit_position if result else None)
+        return collection_from_row(_collection(parley, collection_id))
+
+    @get("/", status_code=200, operation_id="list_collections", sync_to_thread=True)
+    def list_collections(
+        self, parley: Parley, offset: int = 0, limit: int = 100, sort_column: str = "updated_at", ascending: bool = False
+    ) -> list[Collection]:
+        offset, limit = page(offset, limit)
+        rows = parley.read_models.collections(offset, limit, sort_column, ascending)
+        return [collection_from_row(row) for row in rows]
+
+    @get("/count", status_code=200, operation_id="get_collection_count", sync_to_thread=True)
+    def get_collection_count(self, parley: Parley) -> Count:
+        return Count(count=parley.read_models.collection_count())
+
+    @get("/{collection_id:str}", status_code=200, operation_id="get_collection", sync_to_thread=True)
+    def get_collection(self, parley: Parley, collection_id: str) -> Collection:
+        return collection_from_row(_collection(parley, collection_id))
+
+    @patch("/{collection_id:str}", status_code=200, operation_id="update_collection", sync_to_thread=True)
+    def update_collection(self, parley: Parley, collection_id: str, data: CollectionUpdateRequest) -> Collection:
+        result = parley.handler.execute(
+            collection,
+            stream_name("collection", collection_id),
+            collection.UpdateCollection(
+                collection_id=collection_id, name=data.name, description=data.description, rag_type=data.rag_type
+            ),
+        )
+        parley.wait_for(result.commit_position if result else None)
+        return collection_from_row(_collection(parley, collection_id))
+
+    @delete("/{collection_id:str}", status_code=204, operation_id="delete_collection", sync_to_thread=True)
+    def delete_collection(self, parley: Parley, collection_id: str, timeout: float | None = None) -> None:
+        result = parley.handler.execute(
+            collection, stream_name("collection", collection_id), collection.DeleteCollection(collection_id=collection_id)
+        )
+        parley.wait_for(result.commit_position if result else None)
+
+    @get("/{collection_id:str}/settings", status_code=200, operation_id="get_collection_settings", sync_to_thread=True)
+    def get_collection_settings(self, parley: Parley, collection_id: str) -> CollectionSettings:
+        row = _collection(parley, collection_id)
+        return msgspec.json.decode(row["settings"], type=CollectionSettings)
+
+    @put("/{collection_id:str}/settings", status_code=204, operation_id="update_collection_settings", sync_to_thread=True)
+    def update_collection_settings(self, parley: Parley, collection_id: str, data: CollectionSettings) -> None:
+        result = parley.handler.execute(
+            collection,
+            stream_name("collection", collection_id),
+            collection.ReplaceCollectionSettings(collection_id=collection_id, settings=data),
+        )
+        parley.wait_for(result.commit_position if result else None)
+
+    @get("/{collection_id:str}/documents", status_code=200, operation_id="list_documents_for_collection", sync_to_thread=True)
+    def list_documents_for_collection(
+        self, parley: Parley, collection_id: str, offset: int = 0, limit: int = 100
+    ) -> list[Document]:
+        _collection(parley, collection_id)
+        offset, limit = page(offset, limit)
+        rows = parley.read_models.documents(offset, limit, collection_id=collection_id)
+        return [document_from_row(row) for row in rows]
+
+    @get(
+        "/{collection_id:str}/documents/count",
+        status_code=200,
+        operation_id="get_document_count_for_collection",
+        sync_to_thread=True,
+    )
+    def get_document_count_for_collection(self, parley: Parley, collection_id: str) -> Count:
+        _collection(parley, collection_id)
+        return Count(count=parley.read_models.document_count(collection_id))
+
+    @delete(
+        "/{collection_id:str}/documents/{document_id:str}",
+        status_code=204,
+        operation_id="delete_document_from_collection",
+        sync_to_thread=True,
+    )
+    def delete_document_from_collection(
+        self, parley: Parley, collection_id: str, document_id: str, timeout: float | None = None
+    ) -> None:
+        _collection(parley, collection_id)
+        result = parley.handler.execute(
+            document,
+            stream_name("document", document_id),
+            document.RemoveDocument(document_id=document_id, collection_id=collection_id),
+        )
+        parley.wait_for(result.commit_position if result else None)
+
+    @get("/{collection_id:str}/chats", status_code=200, operation_id="list_chat_sessions_for_collection", sync_to_thread=True)
+    def list_chat_sessions_for_collection(
+        self, parley: Parley, collection_id: str, offset: int = 0, limit: int = 100
+    ) -> list[ChatSession]:
+        _collection(parley, collection_id)
+        offset, limit = page(offset, limit)
+        rows = parley.read_models.chat_sessions(offset, limit, collection_id=collection_id)
+        return [chat_session_from_row(row) for row in rows]
+
+    @get(
+        "/{collection_id:str}/chats/count",
+        status_code=200,
+        operation_id="get_chat_session_count_for_collection",
+        sync_to_thread=True,
+    )
+    def get_chat_session_count_for_collection(self, parley: Parley, collection_id: str) -> Count:
+        _collection(parley, collection_id)
+        return Count(count=parley.read_models.chat_session_count(collection_id))

@@ -1,0 +1,34 @@
+"""Documents: list, count and read every document, failed ones included (with the reason they failed)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from api.bootstrap import Parley
+from api.controllers._common import API, page
+from api.schemas import Count, Document, document_from_row
+from domain.errors import NotFound
+
+
+class DocumentController(Controller):
+    path = f"{API}/documents"
+    tags = ["documents"]
+
+    @get("/", status_code=200, operation_id="list_documents", sync_to_thread=True)
+    def list_documents(
+        self, parley: Parley, offset: int = 0, limit: int = 100, sort_column: str = "updated_at", ascending: bool = False
+    ) -> list[Document]:
+        offset, limit = page(offset, limit)
+        rows = parley.read_models.documents(offset, limit, sort_column=sort_column, ascending=ascending)
+        return [document_from_row(row) for row in rows]
+
+    @get("/count", status_code=200, operation_id="get_document_count", sync_to_thread=True)
+    def get_document_count(self, parley: Parley) -> Count:
+        return Count(count=parley.read_models.document_count())
+
+    @get("/{document_id:str}", status_code=200, operation_id="get_document", sync_to_thread=True)
+    def get_document(self, parley: Parley, document_id: str) -> Document:
+        row = parley.read_models.document(document_id)
+        if row is None:
+            raise NotFound(f"document {document_id} not found")
+        return document_from_row(row)

@@ -1,0 +1,32 @@
+"""Jobs: poll long work (ingestion) by id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from litestar import Controller, get
+
+from api.bootstrap import Parley
+from api.controllers._common import API
+from api.schemas import JobDetails, job_from_rows
+from domain.errors import NotFound
+
+
+def job_details(parley: Parley, job_id: str) -> JobDetails:
+    row = parley.read_models.job(job_id)
+    if row is None:
+        raise NotFound(f"job {job_id} not found")
+    return job_from_rows(row, parley.read_models.job_items(job_id), datetime.now(UTC))
+
+
+class JobController(Controller):
+    path = f"{API}/jobs"
+    tags = ["jobs"]
+
+    @get("/", status_code=200, operation_id="list_jobs", sync_to_thread=True)
+    def list_jobs(self, parley: Parley) -> list[JobDetails]:
+        return [job_details(parley, row["id"]) for row in parley.read_models.jobs()]
+
+    @get("/{job_id:str}", status_code=200, operation_id="get_job", sync_to_thread=True)
+    def get_job(self, parley: Parley, job_id: str) -> JobDetails:
+        return job_details(parley, job_id)

@@ -1,0 +1,159 @@
+"""Uploads and ingestion: store a file, then ingest uploads into a collection synchronously or as a job."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import anyio.to_thread
+from litestar import Controller, Request, post, put
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+from api.bootstrap import Parley
+from api.controllers._common import API, caller, optional_body, split_ids
+from api.controllers.jobs import job_details
+from api.schemas import IngestUploadBody, JobDetails, UploadedFile
+from domain import job, upload
+from domain.collection import check_settings
+from domain.errors import NotFound, NotReady, PayloadTooLarge
+from domain.ingestion import effective_settings, live_collection
+from domain.service import stream_name
+
+READ_CHUNK = 1024 * 1024
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile
+
+
+class UploadController(Controller):
+    path = f"{API}/uploads"
+    tags = ["document ingestion"]
+
+    @put("/", status_code=200, operation_id="upload_file")
+    async def upload_file(
+        self,
+        parley: Parley,
+        request: Request[Any, Any, Any],
+        data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> UploadedFile:
+        limit = parley.settings.max_upload_bytes
+        parts: list[bytes] = []
+        size = 0
+        while chunk := await data.file.read(READ_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"{data.file.filename}: file is larger than the {parley.settings.max_upload_mb:g} MB upload limit"
+                )
+            parts.append(chunk)
+        content = b"".join(parts)
+        upload_id = str(uuid.uuid4())
+        owner = caller(request).username
+
+        def store() -> int | None:
+            content_hash = parley.blobs.put(content)
+            result = parley.handler.execute(
+                upload,
+                stream_name("upload", upload_id),
+                upload.ReceiveUpload(
+                    upload_id=upload_id,
+                    filename=data.file.filename or "upload",
+                    size=len(content),
+                    content_hash=content_hash,
+                    owner=owner,
+                ),
+            )
+            return result.commit_position if result else None
+
+        position = await anyio.to_thread.run_sync(store)
+        await anyio.to_thread.run_sync(parley.wait_for, position)
+        return UploadedFile(id=upload_id, filename=data.file.filename or "upload")
+
+    @post("/{upload_ids:str}/ingest", status_code=204, operation_id="ingest_upload")
+    async def ingest_upload(
+        self,
+        parley: Parley,
+        request: Request[Any, Any, Any],
+        upload_ids: str,
+        collection_id: str,
+        timeout: float | None = None,
+    ) -> None:
+        job_id = await self._start_job(parley, request, upload_ids, collection_id, timeout)
+        future = parley.jobs[job_id]
+        wait = timeout if timeout is not None and timeout > 0 else parley.settings.request_timeout_s
+        try:
+            with anyio.fail_after(wait):
+                while not future.done():
+                    await anyio.sleep(0.01)
+        except TimeoutError as error:
+            raise NotReady(f"ingestion is still running after {wait:g} s; follow it as job {job_id}") from error
+        position = future.result()
+        await anyio.to_thread.run_sync(parley.wait_for, position)
+
+    @post("/{upload_ids:str}/ingest/job", status_code=201, operation_id="create_ingest_upload_job")
+    async def create_ingest_upload_job(
+        self,
+        parley: Parley,
+        request: Request[Any, Any, Any],
+        upload_ids: str,
+        collection_id: str,
+        timeout: float | None = None,
+    ) -> JobDetails:
+        job_id = await self._start_job(parley, request, upload_ids, collection_id, timeout)
+        return await anyio.to_thread.run_sync(job_details, parley, job_id)
+
+    async def _start_job(
+        self,
+        parley: Parley,
+        request: Request[Any, Any, Any],
+        joined_ids: str,
+        collection_id: str,
+        timeout: float | None,
+    ) -> str:
+        ids = split_ids(joined_ids)
+        body = await optional_body(request, IngestUploadBody)
+        options = {key: request.query_params.get(key) for key in request.query_params}
+        options = {key: _option(value) for key, value in options.items() if key not in ("collection_id", "timeout")}
+        owner = caller(request).username
+
+        def start() -> str:
+            state = live_collection(parley.handler, collection_id)
+            settings = effective_settings(state.settings, options)
+            check_settings(settings)
+            missing = [upload_id for upload_id in ids if parley.read_models.upload(upload_id) is None]
+            if missing:
+                raise NotFound(f"uploads not found: {', '.join(missing[:10])}")
+            job_id = str(uuid.uuid4())
+            result = parley.handler.execute(
+                job,
+                stream_name("job", job_id),
+                job.StartJob(
+                    job_id=job_id,
+                    kind="IngestUploadsJob",
+                    name=f"Ingest {len(ids)} upload(s) into {state.name}",
+                    collection_id=collection_id,
+                    items=tuple(ids),
+                    timeout=timeout,
+                    owner=owner,
+                ),
+            )
+            parley.wait_for(result.commit_position if result else None)
+            metadata = body.metadata if body is not None else None
+            parley.jobs[job_id] = parley.ingestion_pool.submit(
+                parley.ingestor.run, job_id, collection_id, ids, settings, owner, metadata
+            )
+            return job_id
+
+        return await anyio.to_thread.run_sync(start)
+
+
+def _option(value: str) -> Any:
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return value

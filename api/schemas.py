@@ -1,0 +1,304 @@
+"""Wire models of the h2oGPTe REST API v1 (msgspec Structs), and their construction from read-model rows.
+
+Field names and required-ness follow the ``h2ogpte`` 1.7.5 client's pydantic models, which validate strictly:
+a required field is never null and integers are never floats.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from domain.events import ChatSettings, CollectionSettings
+
+
+class Wire(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Base of response models: optional fields left at None are omitted from the JSON."""
+
+
+class ErrorBody(msgspec.Struct):
+    code: int
+    message: str
+    error_type: str | None = None
+
+
+class Count(Wire):
+    count: int
+
+
+# --- collections -------------------------------------------------------------------------------------------
+
+
+class CollectionCreateRequest(msgspec.Struct, kw_only=True):
+    name: str
+    description: str
+    embedding_model: str | None = None
+    collection_settings: CollectionSettings | None = None
+    chat_settings: ChatSettings | None = None
+    expiry_date: datetime | None = None
+    workspace: str | None = None
+    vex_encryption: str | None = None
+
+
+class CollectionUpdateRequest(msgspec.Struct, kw_only=True):
+    name: str | None = None
+    description: str | None = None
+    rag_type: str | None = None
+
+
+class Collection(Wire):
+    id: str
+    name: str
+    description: str
+    embedding_model: str
+    document_count: int
+    document_size: int
+    created_at: datetime
+    updated_at: datetime
+    user_count: int
+    is_public: bool
+    username: str
+    sessions_count: int
+    status: str
+    rag_type: str | None = None
+    metadata_dict: dict[str, Any] | None = None
+
+
+def collection_from_row(row: dict[str, Any]) -> Collection:
+    return Collection(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        embedding_model=row["embedding_model"],
+        document_count=row["document_count"],
+        document_size=row["document_size"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        user_count=1,
+        is_public=False,
+        username=row["owner"],
+        sessions_count=row["sessions_count"],
+        status="ok",
+        rag_type=row["rag_type"],
+    )
+
+
+# --- documents and uploads ----------------------------------------------------------------------------------
+
+
+class Document(Wire):
+    id: str
+    name: str
+    username: str
+    type: str
+    size: int
+    page_count: int
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    metadata_dict: dict[str, Any] | None = None
+    error: str | None = None  # not in the h2oGPTe model: why a failed document failed
+
+
+def document_from_row(row: dict[str, Any]) -> Document:
+    return Document(
+        id=row["id"],
+        name=row["name"],
+        username=row["owner"],
+        type=row["type"],
+        size=row["size"],
+        page_count=row["page_count"],
+        status=row["status"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        metadata_dict=msgspec.json.decode(row["metadata"]) if row["metadata"] else None,
+        error=row["error"],
+    )
+
+
+class UploadedFile(Wire):
+    id: str
+    filename: str
+
+
+class IngestUploadBody(msgspec.Struct, kw_only=True):
+    metadata: dict[str, Any] | None = None
+
+
+class JobDetailsStatus(Wire):
+    id: str
+    status: str
+
+
+class JobDetails(Wire):
+    id: str
+    name: str
+    overall_status: str
+    passed_percentage: float
+    failed_percentage: float
+    progress: float
+    created_at: datetime
+    updated_at: datetime
+    kind: str
+    statuses: list[JobDetailsStatus]
+    errors: list[str]
+    duration: str
+    duration_seconds: float
+    timeout: float | None = None
+    start_time: float | None = None
+    files_total: int | None = None
+    files_failed: int | None = None
+
+
+def job_from_rows(row: dict[str, Any], items: list[dict[str, Any]], now: datetime) -> JobDetails:
+    created = datetime.fromisoformat(row["created_at"])
+    updated = datetime.fromisoformat(row["updated_at"])
+    finished = row["status"] != "in progress"
+    end = updated if finished else now
+    seconds = max(0.0, (end - created).total_seconds())
+    total = row["items_total"]
+    done = row["items_completed"] + row["items_failed"]
+    return JobDetails(
+        id=row["id"],
+        name=row["name"],
+        overall_status=row["status"],
+        passed_percentage=row["items_completed"] / total if total else 0.0,
+        failed_percentage=row["items_failed"] / total if total else 0.0,
+        # 1.0 only once the job itself has finished (its documents are searchable then).
+        progress=1.0 if finished else min(done / total, 0.99) if total else 0.0,
+        created_at=created,
+        updated_at=updated,
+        kind=row["kind"],
+        statuses=[JobDetailsStatus(id=item["item_id"], status=item["status"]) for item in items],
+        errors=[item["error"] for item in items if item["error"]],
+        duration=f"{seconds:.1f}s",
+        duration_seconds=seconds,
+        timeout=row["timeout"],
+        start_time=created.timestamp(),
+        files_total=total,
+        files_failed=row["items_failed"],
+    )
+
+
+# --- chat ---------------------------------------------------------------------------------------------------
+
+
+class CreateChatSessionRequest(msgspec.Struct, kw_only=True):
+    workspace: str | None = None
+
+
+class ChatSessionUpdateRequest(msgspec.Struct, kw_only=True):
+    name: str
+
+
+class ChatSession(Wire):
+    id: str
+    updated_at: datetime
+    name: str | None = None
+    collection_id: str | None = None
+    collection_name: str | None = None
+    latest_message_content: str | None = None
+    username: str | None = None
+
+
+def chat_session_from_row(row: dict[str, Any]) -> ChatSession:
+    return ChatSession(
+        id=row["id"],
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        name=row["name"],
+        collection_id=row["collection_id"],
+        collection_name=row.get("collection_name"),
+        latest_message_content=row["latest_message_content"],
+        username=row["owner"],
+    )
+
+
+class ChatCompletionRequest(msgspec.Struct, kw_only=True):
+    message: str
+    system_prompt: str | None = None
+    pre_prompt_query: str | None = None
+    prompt_query: str | None = None
+    image_batch_final_prompt: str | None = None
+    image_batch_image_prompt: str | None = None
+    llm: str | None = None
+    llm_args: dict[str, Any] | None = None
+    self_reflection_config: dict[str, Any] | None = None
+    rag_config: dict[str, Any] | None = None
+    include_chat_history: str | None = None
+    tags: Any = None
+    stream: bool = False
+
+
+class ChatCompletion(Wire):
+    message_id: str
+    body: str
+
+
+class ChatMessageMeta(Wire):
+    message_type: str
+    content: str
+
+
+class ChatMessage(Wire):
+    id: str
+    content: str
+    votes: int
+    created_at: datetime
+    has_references: bool
+    total_references: int
+    username: str | None = None
+    reply_to: str | None = None
+    error: str | None = None
+    llm_args: str | None = None
+    type_list: list[ChatMessageMeta] | None = None
+
+
+def chat_message_from_row(row: dict[str, Any]) -> ChatMessage:
+    return ChatMessage(
+        id=row["id"],
+        content=row["content"],
+        votes=0,
+        created_at=datetime.fromisoformat(row["created_at"]),
+        has_references=row["total_references"] > 0,
+        total_references=row["total_references"],
+        username=row["username"],
+        reply_to=row["reply_to"],
+        error=row["error"],
+        llm_args=row["llm_args"],
+    )
+
+
+class ChatMessageReference(Wire):
+    document_id: str
+    document_name: str
+    chunk_id: int
+    score: float
+    pages: str
+    were_references_deleted: bool
+    collection_id: str | None = None
+    content: str | None = None
+
+
+def reference_from_row(row: dict[str, Any], document_exists: bool) -> ChatMessageReference:
+    return ChatMessageReference(
+        document_id=row["document_id"],
+        document_name=row["document_name"],
+        chunk_id=row["chunk_id"],
+        score=row["score"],
+        pages=row["pages"],
+        were_references_deleted=not document_exists,
+        collection_id=row["collection_id"],
+        content=row["content"],
+    )
+
+
+class Model(Wire):
+    """An LLM. Fields past ``display_name`` land in the client's ``additional_properties``."""
+
+    id: str
+    display_name: str
+    description: str
+    backend: str
+    generates_text: bool

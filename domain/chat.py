@@ -1,0 +1,171 @@
+"""The ChatSession aggregate: a conversation, optionally over one collection, of questions and answers.
+
+Every question ends with exactly one answer event: ``AnswerGenerated`` or ``AnswerFailed``.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from domain.errors import AlreadyExists, InvalidCommand, NotFound
+from domain.events import (
+    AnswerFailed,
+    AnswerGenerated,
+    ChatSessionCreated,
+    ChatSessionDeleted,
+    ChatSessionRenamed,
+    Event,
+    QuestionAsked,
+)
+
+MAX_QUESTION_CHARS = 100_000
+
+
+class CreateChatSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    collection_id: str | None
+    name: str | None = None
+    owner: str
+
+
+class RenameChatSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    name: str
+
+
+class DeleteChatSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+
+
+class AskQuestion(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    message_id: str
+    text: str
+    username: str
+
+
+class RecordAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """Record a finished answer. The answer is built by the answering pipeline, so it arrives whole."""
+
+    answer: AnswerGenerated
+
+
+class RecordAnswerFailure(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    message_id: str
+    reply_to: str
+    reason: str
+    error_type: str
+
+
+ChatCommand = (
+    CreateChatSession
+    | RenameChatSession
+    | DeleteChatSession
+    | AskQuestion
+    | RecordAnswer
+    | RecordAnswerFailure
+)
+
+
+class ChatSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    collection_id: str | None
+    message_ids: frozenset[str] = frozenset()
+    unanswered: frozenset[str] = frozenset()
+    deleted: bool = False
+
+
+State = ChatSession | None
+
+
+def decide(state: State, command: ChatCommand) -> list[Event]:
+    if isinstance(command, CreateChatSession):
+        if state is not None:
+            raise AlreadyExists(f"chat session {command.session_id} already exists")
+        return [
+            ChatSessionCreated(
+                session_id=command.session_id,
+                collection_id=command.collection_id,
+                name=command.name,
+                owner=command.owner,
+            )
+        ]
+    session_id = command.answer.session_id if isinstance(command, RecordAnswer) else command.session_id
+    session = _existing(state, session_id)
+    if isinstance(command, RenameChatSession):
+        if not command.name.strip():
+            raise InvalidCommand("a chat session name cannot be empty")
+        return [ChatSessionRenamed(session_id=session_id, name=command.name.strip())]
+    if isinstance(command, DeleteChatSession):
+        return [ChatSessionDeleted(session_id=session_id)]
+    if isinstance(command, AskQuestion):
+        if not command.text.strip():
+            raise InvalidCommand("the question (message) cannot be empty")
+        if len(command.text) > MAX_QUESTION_CHARS:
+            raise InvalidCommand(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        _new_message_id(session, command.message_id)
+        return [
+            QuestionAsked(
+                session_id=session_id,
+                message_id=command.message_id,
+                text=command.text,
+                username=command.username,
+            )
+        ]
+    if isinstance(command, RecordAnswer):
+        answer = command.answer
+        _answerable(session, answer.reply_to)
+        _new_message_id(session, answer.message_id)
+        return [answer]
+    _answerable(session, command.reply_to)
+    _new_message_id(session, command.message_id)
+    if not command.reason.strip():
+        raise InvalidCommand("a failed answer needs a reason")
+    return [
+        AnswerFailed(
+            session_id=session_id,
+            message_id=command.message_id,
+            reply_to=command.reply_to,
+            reason=command.reason,
+            error_type=command.error_type,
+        )
+    ]
+
+
+def evolve(state: State, event: Event) -> State:
+    if isinstance(event, ChatSessionCreated):
+        return ChatSession(session_id=event.session_id, collection_id=event.collection_id)
+    if state is None:
+        return state
+    if isinstance(event, ChatSessionDeleted):
+        return msgspec.structs.replace(state, deleted=True)
+    if isinstance(event, QuestionAsked):
+        return msgspec.structs.replace(
+            state,
+            message_ids=state.message_ids | {event.message_id},
+            unanswered=state.unanswered | {event.message_id},
+        )
+    if isinstance(event, AnswerGenerated | AnswerFailed):
+        return msgspec.structs.replace(
+            state,
+            message_ids=state.message_ids | {event.message_id},
+            unanswered=state.unanswered - {event.reply_to},
+        )
+    return state
+
+
+def _existing(state: State, session_id: str) -> ChatSession:
+    if state is None or state.deleted:
+        raise NotFound(f"chat session {session_id} not found")
+    return state
+
+
+def _new_message_id(session: ChatSession, message_id: str) -> None:
+    if message_id in session.message_ids:
+        raise AlreadyExists(f"message {message_id} already exists in chat session {session.session_id}")
+
+
+def _answerable(session: ChatSession, question_id: str) -> None:
+    if question_id not in session.unanswered:
+        raise InvalidCommand(f"message {question_id} is not an unanswered question of this session")

@@ -1,0 +1,127 @@
+"""Token-aware chunking of extracted text: pure functions over a Tokenizer port.
+
+Sentences are packed into chunks of at most ``max_tokens`` tokens (as the embedder counts them, so a chunk
+never overflows the embedder's window), and the last sentences of a chunk are carried into the next one up to
+``overlap_tokens``. A sentence longer than a whole chunk is cut at token boundaries. Each chunk records the
+character span it covers in the document text and the pages it lies on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from domain.events import Chunk
+from domain.ports import ParsedPage, Tokenizer
+
+PAGE_SEPARATOR = "\n\n"
+
+# A sentence ends at . ! or ? followed by space and an upper-case letter, digit, quote or bracket; or at a
+# blank line. Deliberately simple: it errs towards longer sentences, never splits inside "3.14" or "e.g. x".
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])|\n\s*\n")
+
+
+def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Character spans (start, end) of the sentences of ``text``, shifted by ``offset``, without blank ones."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    result = []
+    for begin, end in spans:
+        piece = text[begin:end]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            result.append((offset + begin + lead, offset + begin + lead + len(stripped)))
+    return result
+
+
+def join_pages(pages: Sequence[ParsedPage]) -> tuple[str, list[tuple[int, int, int]]]:
+    """The document text and the (start, end, page number) span of each page within it."""
+    parts: list[str] = []
+    spans: list[tuple[int, int, int]] = []
+    cursor = 0
+    for page in pages:
+        if parts:
+            parts.append(PAGE_SEPARATOR)
+            cursor += len(PAGE_SEPARATOR)
+        parts.append(page.text)
+        spans.append((cursor, cursor + len(page.text), page.number))
+        cursor += len(page.text)
+    return "".join(parts), spans
+
+
+def chunk_document(
+    pages: Sequence[ParsedPage],
+    tokenizer: Tokenizer,
+    max_tokens: int,
+    overlap_tokens: int,
+    by_page: bool = False,
+) -> list[Chunk]:
+    """Cut a document into chunks; with ``by_page`` no chunk crosses a page boundary."""
+    max_tokens = max(8, min(max_tokens, tokenizer.max_tokens))
+    overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
+    text, page_spans = join_pages(pages)
+    regions = [(start, end) for start, end, _ in page_spans] if by_page else [(0, len(text))]
+    spans: list[tuple[int, int, int]] = []  # (start, end, tokens) of each chunk
+    for region_start, region_end in regions:
+        pieces = _pieces(text[region_start:region_end], region_start, tokenizer, max_tokens)
+        spans.extend(_pack(pieces, max_tokens, overlap_tokens))
+    chunks = []
+    for ordinal, (start, end, tokens) in enumerate(spans):
+        body = text[start:end]
+        pages_hit = tuple(number for p_start, p_end, number in page_spans if p_start < end and start < p_end)
+        chunks.append(
+            Chunk(
+                ordinal=ordinal,
+                text=body,
+                pages=pages_hit or (page_spans[-1][2],),
+                start=start,
+                end=end,
+                content_hash=hashlib.sha256(body.encode()).hexdigest(),
+                token_count=tokens,
+            )
+        )
+    return chunks
+
+
+def _pieces(text: str, offset: int, tokenizer: Tokenizer, max_tokens: int) -> list[tuple[int, int, int]]:
+    """Sentences as (start, end, tokens); a sentence over ``max_tokens`` is cut into token windows."""
+    pieces = []
+    for start, end in split_sentences(text, offset):
+        token_spans = tokenizer.token_spans(text[start - offset : end - offset])
+        if not token_spans:
+            continue
+        if len(token_spans) <= max_tokens:
+            pieces.append((start, end, len(token_spans)))
+            continue
+        for first in range(0, len(token_spans), max_tokens):
+            window = token_spans[first : first + max_tokens]
+            pieces.append((start + window[0][0], start + window[-1][1], len(window)))
+    return pieces
+
+
+def _pack(pieces: list[tuple[int, int, int]], max_tokens: int, overlap: int) -> list[tuple[int, int, int]]:
+    chunks: list[tuple[int, int, int]] = []
+    current: list[tuple[int, int, int]] = []
+    tokens = 0
+    for piece in pieces:
+        if current and tokens + piece[2] > max_tokens:
+            chunks.append((current[0][0], current[-1][1], tokens))
+            carried: list[tuple[int, int, int]] = []
+            carried_tokens = 0
+            for previous in reversed(current):
+                if carried_tokens + previous[2] > overlap or carried_tokens + previous[2] + piece[2] > max_tokens:
+                    break
+                carried.insert(0, previous)
+                carried_tokens += previous[2]
+            current, tokens = carried, carried_tokens
+        current.append(piece)
+        tokens += piece[2]
+    if current:
+        chunks.append((current[0][0], current[-1][1], tokens))
+    return chunks

@@ -1,0 +1,295 @@
+"""Domain events: immutable facts, the only source of truth. Read models and indexes are derived from them.
+
+Every event is a frozen msgspec Struct tagged with its class name (the ``event`` field on the wire). Payloads
+carry everything a read model needs (a document's chunk texts, page numbers and offsets are in
+``DocumentIngested``); derived data such as embeddings is not. ``SCHEMA_VERSION`` is recorded beside each
+event so that a later shape can be upcast from an older one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+
+class Event(msgspec.Struct, frozen=True, tag=True, tag_field="event", kw_only=True):
+    """Base of all domain events."""
+
+
+# --- value objects carried inside events -------------------------------------------------------------
+
+
+class CollectionSettings(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """How documents of a collection are ingested (the h2oGPTe ``CollectionSettings`` fields)."""
+
+    max_tokens_per_chunk: int | None = None
+    chunk_overlap_tokens: int | None = None
+    gen_doc_summaries: bool = False
+    gen_doc_questions: bool = False
+    audio_input_language: str = "auto"
+    ocr_model: str = "auto"
+    tesseract_lang: str | None = None
+    keep_tables_as_one_chunk: bool | None = None
+    chunk_by_page: bool | None = None
+    handwriting_check: bool | None = None
+    ingest_mode: str | None = None
+    follow_links: bool | None = None
+    max_depth: int | None = None
+    max_documents: int | None = None
+    root_dir: str | None = None
+    copy_document: bool | None = None
+    guardrails_settings: dict[str, Any] | None = None
+    expiry_timezone: str | None = None
+
+
+class ChatSettings(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Default answering settings of a collection (the h2oGPTe ``ChatSettings`` fields)."""
+
+    llm: str | None = None
+    llm_args: dict[str, Any] | None = None
+    self_reflection_config: dict[str, Any] | None = None
+    rag_config: dict[str, Any] | None = None
+    include_chat_history: str | None = None
+    tags: Any = None
+
+
+class Chunk(msgspec.Struct, frozen=True, kw_only=True):
+    """One retrievable piece of a document, as recorded at ingestion."""
+
+    ordinal: int  # 0-based position within the document
+    text: str
+    pages: tuple[int, ...]  # 1-based page numbers the chunk spans
+    start: int  # character offsets into the document's extracted text
+    end: int
+    content_hash: str
+    token_count: int
+
+
+class Reference(msgspec.Struct, frozen=True, kw_only=True):
+    """A chunk that was placed in an answer's context, with its retrieval score."""
+
+    collection_id: str
+    document_id: str
+    document_name: str
+    chunk_ordinal: int
+    chunk_id: int
+    pages: tuple[int, ...]
+    score: float
+    content: str
+
+
+# --- collections ---------------------------------------------------------------------------------------
+
+
+class CollectionCreated(Event, frozen=True):
+    collection_id: str
+    name: str
+    description: str
+    embedding_model: str
+    settings: CollectionSettings
+    chat_settings: ChatSettings
+    rag_type: str | None
+    owner: str
+
+
+class CollectionUpdated(Event, frozen=True):
+    collection_id: str
+    name: str
+    description: str
+    rag_type: str | None
+
+
+class CollectionSettingsReplaced(Event, frozen=True):
+    collection_id: str
+    settings: CollectionSettings
+
+
+class CollectionDeleted(Event, frozen=True):
+    collection_id: str
+
+
+# --- uploads --------------------------------------------------------------------------------------------
+
+
+class UploadReceived(Event, frozen=True):
+    upload_id: str
+    filename: str
+    size: int
+    content_hash: str  # sha256 of the bytes; the bytes live in the blob store under this name
+    owner: str
+
+
+# --- documents ------------------------------------------------------------------------------------------
+
+
+class DocumentIngested(Event, frozen=True):
+    document_id: str
+    collection_id: str
+    upload_id: str
+    job_id: str | None
+    name: str
+    type: str
+    size: int
+    content_hash: str
+    page_count: int
+    chunks: tuple[Chunk, ...]
+    metadata: dict[str, Any]
+    owner: str
+
+
+class DocumentIngestionFailed(Event, frozen=True):
+    document_id: str
+    collection_id: str
+    upload_id: str
+    job_id: str | None
+    name: str
+    type: str
+    size: int
+    reason: str
+    owner: str
+
+
+class DocumentRemoved(Event, frozen=True):
+    document_id: str
+    collection_id: str
+
+
+# --- chat sessions --------------------------------------------------------------------------------------
+
+
+class ChatSessionCreated(Event, frozen=True):
+    session_id: str
+    collection_id: str | None
+    name: str | None
+    owner: str
+
+
+class ChatSessionRenamed(Event, frozen=True):
+    session_id: str
+    name: str
+
+
+class ChatSessionDeleted(Event, frozen=True):
+    session_id: str
+
+
+class QuestionAsked(Event, frozen=True):
+    session_id: str
+    message_id: str
+    text: str
+    username: str
+
+
+class AnswerGenerated(Event, frozen=True):
+    """An answer and everything that produced it, so an auditor can see how it came about."""
+
+    session_id: str
+    message_id: str
+    reply_to: str
+    text: str
+    references: tuple[Reference, ...]
+    rag_type: str
+    llm: str
+    llm_args: dict[str, Any]
+    template_id: str | None
+    template_version: int | None
+    prompt_raw: str
+    usage: dict[str, Any]
+    timings: dict[str, float]
+    llm_only: str | None = None
+    hyde1: str | None = None
+    self_reflection: str | None = None
+
+
+class AnswerFailed(Event, frozen=True):
+    session_id: str
+    message_id: str
+    reply_to: str
+    reason: str
+    error_type: str
+
+
+# --- jobs -----------------------------------------------------------------------------------------------
+
+
+class JobStarted(Event, frozen=True):
+    job_id: str
+    kind: str
+    name: str
+    collection_id: str | None
+    items: tuple[str, ...]  # the ids the job works through (upload ids for an ingest job)
+    timeout: float | None
+    owner: str
+
+
+class JobItemFinished(Event, frozen=True):
+    job_id: str
+    item_id: str
+    status: str  # completed | failed
+    document_id: str | None
+    error: str | None
+
+
+class JobFinished(Event, frozen=True):
+    job_id: str
+    status: str  # completed | failed | canceled
+
+
+# --- API keys -------------------------------------------------------------------------------------------
+
+
+class ApiKeyCreated(Event, frozen=True):
+    key_id: str
+    name: str
+    username: str
+    secret_hash: str  # sha256 of the secret; the secret itself is shown once and never stored
+    hint: str
+    collection_id: str | None
+    is_admin: bool
+
+
+class ApiKeyDeactivated(Event, frozen=True):
+    key_id: str
+
+
+AnyEvent = (
+    CollectionCreated
+    | CollectionUpdated
+    | CollectionSettingsReplaced
+    | CollectionDeleted
+    | UploadReceived
+    | DocumentIngested
+    | DocumentIngestionFailed
+    | DocumentRemoved
+    | ChatSessionCreated
+    | ChatSessionRenamed
+    | ChatSessionDeleted
+    | QuestionAsked
+    | AnswerGenerated
+    | AnswerFailed
+    | JobStarted
+    | JobItemFinished
+    | JobFinished
+    | ApiKeyCreated
+    | ApiKeyDeactivated
+)
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+def encode_event(event: Event) -> bytes:
+    """Serialise an event to JSON bytes (with its ``event`` tag)."""
+    return _encoder.encode(event)
+
+
+def decode_event(data: bytes) -> AnyEvent:
+    """Parse JSON bytes written by :func:`encode_event` back into the event."""
+    return _decoder.decode(data)
+
+
+def event_type(event: Event) -> str:
+    return type(event).__name__

@@ -1,0 +1,158 @@
+"""Ingestion: turn uploads into documents of a collection, one job at a time. Pure orchestration over ports.
+
+Each upload ends as exactly one document event (ingested with its chunks, or failed with a reason) and one
+job-item event; a parser crash on one file is recorded as that file's failure and never stops the others.
+The job finishes only once the projections serving search have applied its documents, so ``completed``
+means searchable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from domain import collection, document, job, upload
+from domain.chunking import chunk_document
+from domain.collection import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS, Collection
+from domain.errors import DocumentUnreadable, NotFound
+from domain.events import CollectionSettings
+from domain.ports import BlobStore, DocumentParser, Tokenizer
+from domain.service import CommandHandler, stream_name
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def effective_settings(collection: CollectionSettings, overrides: dict[str, Any]) -> CollectionSettings:
+    """The collection's settings with the per-request ingest options (those not None) laid over them."""
+    known = {field.name for field in msgspec.structs.fields(CollectionSettings)}
+    chosen = {key: value for key, value in overrides.items() if value is not None and key in known}
+    return msgspec.structs.replace(collection, **chosen)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        handler: CommandHandler,
+        blobs: BlobStore,
+        parser: DocumentParser,
+        tokenizer: Tokenizer,
+        wait_for_projections: Callable[[int], None],
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.handler = handler
+        self.blobs = blobs
+        self.parser = parser
+        self.tokenizer = tokenizer
+        self.wait_for_projections = wait_for_projections
+        self.new_id = new_id
+
+    def run(
+        self,
+        job_id: str,
+        collection_id: str,
+        upload_ids: Sequence[str],
+        settings: CollectionSettings,
+        owner: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Ingest every upload, finish the job, and return the log position of its last event."""
+        position = 0
+        for upload_id in upload_ids:
+            result = self._ingest_one(job_id, collection_id, upload_id, settings, owner, metadata or {})
+            position = max(position, result)
+        self.wait_for_projections(position)
+        finished = self.handler.execute(job, stream_name("job", job_id), job.FinishJob(job_id=job_id))
+        return finished.commit_position if finished else position
+
+    def _ingest_one(
+        self,
+        job_id: str,
+        collection_id: str,
+        upload_id: str,
+        settings: CollectionSettings,
+        owner: str,
+        metadata: dict[str, Any],
+    ) -> int:
+        document_id = self.new_id()
+        state = self.handler.load(upload, stream_name("upload", upload_id))
+        if state is None:
+            raise NotFound(f"upload {upload_id} not found")
+        name, size = state.filename, state.size
+        kind = name.rsplit(".", 1)[-1].lower() if "." in name else "unknown"
+        command: document.DocumentCommand
+        try:
+            parsed = self.parser.parse(name, self.blobs.get(state.content_hash))
+            chunks = chunk_document(
+                parsed.pages,
+                self.tokenizer,
+                settings.max_tokens_per_chunk or DEFAULT_CHUNK_TOKENS,
+                DEFAULT_OVERLAP_TOKENS if settings.chunk_overlap_tokens is None else settings.chunk_overlap_tokens,
+                by_page=bool(settings.chunk_by_page),
+            )
+            if not chunks:
+                raise DocumentUnreadable("no text could be extracted")
+            command = document.RecordIngestedDocument(
+                document_id=document_id,
+                collection_id=collection_id,
+                upload_id=upload_id,
+                job_id=job_id,
+                name=name,
+                type=parsed.type,
+                size=size,
+                content_hash=state.content_hash,
+                page_count=len(parsed.pages),
+                chunks=tuple(chunks),
+                metadata=metadata,
+                owner=owner,
+            )
+        except DocumentUnreadable as error:
+            command = self._failed(document_id, collection_id, upload_id, job_id, name, kind, size, error.message, owner)
+        except Exception as error:  # noqa: BLE001 - one bad file must not stop the job
+            reason = f"the parser failed on this file ({type(error).__name__}: {error})"
+            command = self._failed(document_id, collection_id, upload_id, job_id, name, kind, size, reason, owner)
+        self.handler.execute(document, stream_name("document", document_id), command)
+        failed = isinstance(command, document.RecordFailedDocument)
+        item = job.FinishJobItem(
+            job_id=job_id,
+            item_id=upload_id,
+            status="failed" if failed else "completed",
+            document_id=document_id,
+            error=f"{name}: {command.reason}" if isinstance(command, document.RecordFailedDocument) else None,
+        )
+        result = self.handler.execute(job, stream_name("job", job_id), item)
+        return result.commit_position if result else 0
+
+    @staticmethod
+    def _failed(
+        document_id: str,
+        collection_id: str,
+        upload_id: str,
+        job_id: str,
+        name: str,
+        kind: str,
+        size: int,
+        reason: str,
+        owner: str,
+    ) -> document.RecordFailedDocument:
+        return document.RecordFailedDocument(
+            document_id=document_id,
+            collection_id=collection_id,
+            upload_id=upload_id,
+            job_id=job_id,
+            name=name,
+            type=kind,
+            size=size,
+            reason=reason,
+            owner=owner,
+        )
+
+
+def live_collection(handler: CommandHandler, collection_id: str) -> Collection:
+    state = handler.load(collection, stream_name("collection", collection_id))
+    if state is None or state.deleted:
+        raise NotFound(f"collection {collection_id} not found")
+    result: Collection = state
+    return result

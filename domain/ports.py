@@ -1,0 +1,133 @@
+"""Ports: the Protocols the application needs from the outside world. Adapters implement them.
+
+The event store is the heart: one append-only log of streams. Positions are 1-based and increase in
+commit order across all streams; stream versions are 0-based (the first event of a stream is version 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import msgspec
+
+NO_STREAM = -1  # expected_version for "this stream must not exist yet"
+ANY_VERSION: None = None  # expected_version for "append whatever the stream holds"
+
+
+class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event ready to append: its id makes re-appending it idempotent."""
+
+    event_id: str
+    type: str
+    schema_version: int
+    data: bytes
+    recorded_at: datetime
+
+
+class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as the store holds it."""
+
+    position: int
+    stream: str
+    version: int
+    event_id: str
+    type: str
+    schema_version: int
+    data: bytes
+    recorded_at: datetime
+
+
+class AppendResult(msgspec.Struct, frozen=True):
+    stream_version: int
+    commit_position: int
+
+
+class Subscription(Protocol):
+    """Catch-up then live: yields pages of events in commit order until closed."""
+
+    def __iter__(self) -> Iterator[list[RecordedEvent]]: ...
+
+    def close(self) -> None: ...
+
+
+class EventStore(Protocol):
+    def append(
+        self, stream: str, events: Sequence[NewEvent], expected_version: int | None
+    ) -> AppendResult:
+        """Append atomically. ``expected_version``: NO_STREAM, the version of the stream's last event,
+        or ANY_VERSION. Raises ConcurrencyError when it does not hold. Re-appending the same event ids at
+        the same place returns the original result (idempotent)."""
+        ...
+
+    def read_stream(self, stream: str, from_version: int = 0) -> list[RecordedEvent]: ...
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]: ...
+
+    def head_position(self) -> int:
+        """Position of the newest event in the log, 0 when it is empty."""
+        ...
+
+    def subscribe(self, after_position: int = 0) -> Subscription: ...
+
+    def close(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes (uploaded files), named by their sha256."""
+
+    def put(self, data: bytes) -> str: ...
+
+    def get(self, content_hash: str) -> bytes: ...
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class Tokenizer(Protocol):
+    """Counts tokens the way the embedder does, so chunks fit its window."""
+
+    max_tokens: int
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the tokens of ``text`` (no special tokens)."""
+        ...
+
+
+class ParsedPage(msgspec.Struct, frozen=True):
+    number: int  # 1-based
+    text: str
+
+
+class ParsedDocument(msgspec.Struct, frozen=True):
+    type: str  # pdf | txt | md ...
+    pages: tuple[ParsedPage, ...]
+
+
+class DocumentParser(Protocol):
+    def parse(self, filename: str, data: bytes) -> ParsedDocument:
+        """Raises DocumentUnreadable with a readable reason when the file cannot be read."""
+        ...
+
+
+class VectorHit(msgspec.Struct, frozen=True):
+    document_id: str
+    ordinal: int
+    score: float  # cosine similarity, higher is better
+
+
+class VectorIndex(Protocol):
+    def upsert(
+        self, collection_id: str, document_id: str, ordinals: Sequence[int], vectors: Sequence[Sequence[float]]
+    ) -> None: ...
+
+    def delete_document(self, collection_id: str, document_id: str) -> None: ...
+
+    def drop_collection(self, collection_id: str) -> None: ...
+
+    def query(self, collection_id: str, vector: Sequence[float], top_k: int) -> list[VectorHit]: ...

@@ -1,0 +1,1 @@
+"""Projections: fold the event log into read models and the vector index, and keep them current."""

@@ -1,0 +1,167 @@
+"""Queries over the read models: everything the API and the pipelines read comes through here."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.sqlite.read_store import SQLiteReadStore
+
+Row = dict[str, Any]
+
+COLLECTION_SORT_COLUMNS = {"name", "created_at", "updated_at", "document_count", "document_size", "sessions_count"}
+DOCUMENT_SORT_COLUMNS = {"name", "created_at", "updated_at", "size", "page_count", "type"}
+
+
+def _rows(rows: Sequence[sqlite3.Row]) -> list[Row]:
+    return [dict(row) for row in rows]
+
+
+def _one(row: sqlite3.Row | None) -> Row | None:
+    return dict(row) if row is not None else None
+
+
+class ReadModels:
+    def __init__(self, store: SQLiteReadStore) -> None:
+        self.store = store
+
+    # --- collections -----------------------------------------------------------------------------------
+
+    def collection(self, collection_id: str) -> Row | None:
+        return _one(self.store.fetch_one("SELECT * FROM collections WHERE id = ?", (collection_id,)))
+
+    def collections(self, offset: int, limit: int, sort_column: str, ascending: bool) -> list[Row]:
+        column = sort_column if sort_column in COLLECTION_SORT_COLUMNS else "updated_at"
+        order = "ASC" if ascending else "DESC"
+        return _rows(
+            self.store.fetch_all(
+                f"SELECT * FROM collections ORDER BY {column} {order}, id LIMIT ? OFFSET ?", (limit, offset)
+            )
+        )
+
+    def collection_count(self) -> int:
+        return self._count("SELECT COUNT(*) FROM collections")
+
+    # --- documents -------------------------------------------------------------------------------------
+
+    def document(self, document_id: str) -> Row | None:
+        return _one(self.store.fetch_one("SELECT * FROM documents WHERE id = ?", (document_id,)))
+
+    def documents(
+        self,
+        offset: int,
+        limit: int,
+        collection_id: str | None = None,
+        sort_column: str = "updated_at",
+        ascending: bool = False,
+    ) -> list[Row]:
+        column = sort_column if sort_column in DOCUMENT_SORT_COLUMNS else "updated_at"
+        order = "ASC" if ascending else "DESC"
+        if collection_id is None:
+            sql, params = "SELECT * FROM documents", ()
+        else:
+            sql, params = "SELECT * FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
+        return _rows(
+            self.store.fetch_all(f"{sql} ORDER BY {column} {order}, id LIMIT ? OFFSET ?", (*params, limit, offset))
+        )
+
+    def document_count(self, collection_id: str | None = None) -> int:
+        if collection_id is None:
+            return self._count("SELECT COUNT(*) FROM documents")
+        return self._count(
+            "SELECT COUNT(*) FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
+        )
+
+    def upload(self, upload_id: str) -> Row | None:
+        return _one(self.store.fetch_one("SELECT * FROM uploads WHERE id = ?", (upload_id,)))
+
+    # --- chunks ----------------------------------------------------------------------------------------
+
+    def chunks_by_position(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Row]:
+        """Chunk rows (with their document's name) for (document_id, ordinal) keys."""
+        found: dict[tuple[str, int], Row] = {}
+        for first in range(0, len(keys), 400):
+            batch = keys[first : first + 400]
+            where = " OR ".join("(c.document_id = ? AND c.ordinal = ?)" for _ in batch)
+            params = tuple(value for key in batch for value in key)
+            rows = self.store.fetch_all(
+                "SELECT c.*, d.name AS document_name FROM chunks c JOIN documents d ON d.id = c.document_id"
+                f" WHERE {where}",
+                params,
+            )
+            for row in rows:
+                found[(row["document_id"], row["ordinal"])] = dict(row)
+        return found
+
+    def chunk_count(self, collection_id: str) -> int:
+        return self._count("SELECT COUNT(*) FROM chunks WHERE collection_id = ?", (collection_id,))
+
+    # --- chat --------------------------------------------------------------------------------------------
+
+    def chat_session(self, session_id: str) -> Row | None:
+        return _one(
+            self.store.fetch_one(
+                "SELECT s.*, c.name AS collection_name FROM chat_sessions s"
+                " LEFT JOIN collections c ON c.id = s.collection_id WHERE s.id = ?",
+                (session_id,),
+            )
+        )
+
+    def chat_sessions(self, offset: int, limit: int, collection_id: str | None = None) -> list[Row]:
+        where, params = ("WHERE s.collection_id = ?", (collection_id,)) if collection_id else ("", ())
+        return _rows(
+            self.store.fetch_all(
+                "SELECT s.*, c.name AS collection_name FROM chat_sessions s"
+                f" LEFT JOIN collections c ON c.id = s.collection_id {where}"
+                " ORDER BY s.updated_at DESC, s.id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            )
+        )
+
+    def chat_session_count(self, collection_id: str | None = None) -> int:
+        if collection_id is None:
+            return self._count("SELECT COUNT(*) FROM chat_sessions")
+        return self._count("SELECT COUNT(*) FROM chat_sessions WHERE collection_id = ?", (collection_id,))
+
+    def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[Row]:
+        return _rows(
+            self.store.fetch_all(
+                "SELECT * FROM messages WHERE session_id = ? ORDER BY seq LIMIT ? OFFSET ?",
+                (session_id, limit, offset),
+            )
+        )
+
+    def message(self, message_id: str) -> Row | None:
+        return _one(self.store.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,)))
+
+    def references(self, message_id: str, limit: int | None = None) -> list[Row]:
+        return _rows(
+            self.store.fetch_all(
+                "SELECT * FROM message_references WHERE message_id = ? ORDER BY score DESC, rank LIMIT ?",
+                (message_id, -1 if limit is None else limit),
+            )
+        )
+
+    # --- jobs and keys -----------------------------------------------------------------------------------
+
+    def job(self, job_id: str) -> Row | None:
+        return _one(self.store.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,)))
+
+    def job_items(self, job_id: str) -> list[Row]:
+        return _rows(self.store.fetch_all("SELECT * FROM job_items WHERE job_id = ? ORDER BY seq", (job_id,)))
+
+    def jobs(self, owner: str | None = None) -> list[Row]:
+        if owner is None:
+            return _rows(self.store.fetch_all("SELECT * FROM jobs ORDER BY created_at DESC"))
+        return _rows(self.store.fetch_all("SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC", (owner,)))
+
+    def api_key_by_hash(self, secret_hash: str) -> Row | None:
+        return _one(self.store.fetch_one("SELECT * FROM api_keys WHERE secret_hash = ?", (secret_hash,)))
+
+    def api_key_count(self) -> int:
+        return self._count("SELECT COUNT(*) FROM api_keys")
+
+    def _count(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        row = self.store.fetch_one(sql, params)
+        return int(row[0]) if row else 0
