@@ -54,7 +54,7 @@ class ChromaVectorIndex:
         self._collections.pop(collection_id, None)
         try:
             self._client.delete_collection(_name(collection_id))
-        except Exception:  # noqa: BLE001 - chromadb raises several types for "does not exist"
+        except Exception:
             return
 
     def query(self, collection_id: str, vector: Sequence[float], top_k: int) -> list[VectorHit]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar, Request, Response
@@ -54,19 +55,25 @@ def _error(status: int, message: str, error_type: str) -> Response[ErrorBody]:
     return Response(ErrorBody(code=status, message=message, error_type=error_type), status_code=status)
 
 
-def parley_error(_: Request, error: errors.ParleyError) -> Response[ErrorBody]:
+def parley_error(_: Request[Any, Any, Any], error: errors.ParleyError) -> Response[ErrorBody]:
     return _error(status_for(error), error.message, type(error).__name__)
 
 
-def http_error(_: Request, error: HTTPException) -> Response[ErrorBody]:
+def http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
     message = error.detail
     extra = error.extra
     if isinstance(extra, list) and extra:
-        message = f"{message}: " + "; ".join(str(item.get("message", item)) for item in extra if isinstance(item, dict))
+        message = f"{message}: " + "; ".join(_field_problem(item) for item in extra if isinstance(item, dict))
     return _error(error.status_code, message, type(error).__name__)
 
 
-def internal_error(_: Request, error: Exception) -> Response[ErrorBody]:
+def _field_problem(item: dict[str, object]) -> str:
+    key = item.get("key")
+    where = f" (field `{key}`)" if key and key != "data" else ""
+    return f"{item.get('message', item)}{where}"
+
+
+def internal_error(_: Request[Any, Any, Any], error: Exception) -> Response[ErrorBody]:
     log.exception("unexpected error", exc_info=error)
     return _error(500, f"internal error: {type(error).__name__}", "InternalError")
 

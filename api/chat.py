@@ -47,7 +47,9 @@ def _number(config: dict[str, Any], key: str, kind: type, default: Any) -> Any:
 def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatCompletionRequest) -> AnswerRequest:
     collection = parley.read_models.collection(session["collection_id"]) if session["collection_id"] else None
     defaults = (
-        msgspec.json.decode(collection["chat_settings"], type=ChatSettings) if collection is not None else ChatSettings()
+        msgspec.json.decode(collection["chat_settings"], type=ChatSettings)
+        if collection is not None
+        else ChatSettings()
     )
     config = _rag_config(request, defaults)
     rag_type = config.get("rag_type") or (collection or {}).get("rag_type") or "rag"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -27,6 +28,10 @@ def serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=15,
     )
     print(f"Parley on http://{settings.host}:{settings.port}  (data in {settings.data_dir})", flush=True)
+    # Uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal to the handler that was
+    # installed before it; a no-op handler there makes a clean shutdown exit with status 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
     uvicorn.Server(config).run()
     return 0
 

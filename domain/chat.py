@@ -59,12 +59,7 @@ class RecordAnswerFailure(msgspec.Struct, frozen=True, kw_only=True):
 
 
 ChatCommand = (
-    CreateChatSession
-    | RenameChatSession
-    | DeleteChatSession
-    | AskQuestion
-    | RecordAnswer
-    | RecordAnswerFailure
+    CreateChatSession | RenameChatSession | DeleteChatSession | AskQuestion | RecordAnswer | RecordAnswerFailure
 )
 
 

@@ -4,6 +4,10 @@ Sentences are packed into chunks of at most ``max_tokens`` tokens (as the embedd
 never overflows the embedder's window), and the last sentences of a chunk are carried into the next one up to
 ``overlap_tokens``. A sentence longer than a whole chunk is cut at token boundaries. Each chunk records the
 character span it covers in the document text and the pages it lies on.
+
+With ``keep_tables`` a table (a span a parser marked in ``ParsedPage.tables``) is a chunk of its own, whole
+even when it has more than ``max_tokens`` tokens: a table cut in two loses the header that gives its rows
+meaning. Text chunks then stop at a table and start again after it, with no overlap across it.
 """
 
 from __future__ import annotations
@@ -61,16 +65,26 @@ def chunk_document(
     max_tokens: int,
     overlap_tokens: int,
     by_page: bool = False,
+    *,
+    keep_tables: bool = False,
 ) -> list[Chunk]:
-    """Cut a document into chunks; with ``by_page`` no chunk crosses a page boundary."""
+    """Cut a document into chunks; with ``by_page`` no chunk crosses a page boundary, with ``keep_tables``
+    each table is one chunk, never split nor joined with text."""
     max_tokens = max(8, min(max_tokens, tokenizer.max_tokens))
     overlap_tokens = max(0, min(overlap_tokens, max_tokens // 2))
     text, page_spans = join_pages(pages)
     regions = [(start, end) for start, end, _ in page_spans] if by_page else [(0, len(text))]
+    tables = table_spans(pages, page_spans) if keep_tables else []
     spans: list[tuple[int, int, int]] = []  # (start, end, tokens) of each chunk
     for region_start, region_end in regions:
-        pieces = _pieces(text[region_start:region_end], region_start, tokenizer, max_tokens)
-        spans.extend(_pack(pieces, max_tokens, overlap_tokens))
+        for start, end, is_table in _segments(region_start, region_end, tables):
+            if is_table:
+                tokens = len(tokenizer.token_spans(text[start:end]))
+                if tokens:
+                    spans.append((start, end, tokens))
+                continue
+            pieces = _pieces(text[start:end], start, tokenizer, max_tokens)
+            spans.extend(_pack(pieces, max_tokens, overlap_tokens))
     chunks = []
     for ordinal, (start, end, tokens) in enumerate(spans):
         body = text[start:end]
@@ -87,6 +101,33 @@ def chunk_document(
             )
         )
     return chunks
+
+
+def table_spans(pages: Sequence[ParsedPage], page_spans: Sequence[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The tables' character spans in the document text, in order; spans outside their page or overlapping an
+    earlier table are ignored rather than trusted."""
+    spans: list[tuple[int, int]] = []
+    for page, (page_start, _, _) in zip(pages, page_spans, strict=True):
+        for start, end in sorted(page.tables):
+            if 0 <= start < end <= len(page.text) and (not spans or page_start + start >= spans[-1][1]):
+                spans.append((page_start + start, page_start + end))
+    return spans
+
+
+def _segments(start: int, end: int, tables: Sequence[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+    """The region [start, end) cut into (start, end, is_table) segments around the tables inside it."""
+    segments: list[tuple[int, int, bool]] = []
+    cursor = start
+    for table_start, table_end in tables:
+        if table_start < start or table_end > end:
+            continue
+        if cursor < table_start:
+            segments.append((cursor, table_start, False))
+        segments.append((table_start, table_end, True))
+        cursor = table_end
+    if cursor < end:
+        segments.append((cursor, end, False))
+    return segments
 
 
 def _pieces(text: str, offset: int, tokenizer: Tokenizer, max_tokens: int) -> list[tuple[int, int, int]]:

@@ -121,9 +121,7 @@ def evolve(state: State, event: Event) -> State:
     if state is None:
         return state
     if isinstance(event, CollectionUpdated):
-        return msgspec.structs.replace(
-            state, name=event.name, description=event.description, rag_type=event.rag_type
-        )
+        return msgspec.structs.replace(state, name=event.name, description=event.description, rag_type=event.rag_type)
     if isinstance(event, CollectionSettingsReplaced):
         return msgspec.structs.replace(state, settings=event.settings)
     if isinstance(event, CollectionDeleted):

@@ -19,7 +19,7 @@ from domain.chunking import chunk_document
 from domain.collection import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS, Collection
 from domain.errors import DocumentUnreadable, NotFound
 from domain.events import CollectionSettings
-from domain.ports import BlobStore, DocumentParser, Tokenizer
+from domain.ports import BlobStore, DocumentParser, ParseOptions, Tokenizer
 from domain.service import CommandHandler, stream_name
 
 ProgressCallback = Callable[[int, int], None]
@@ -84,7 +84,8 @@ class Ingestor:
         kind = name.rsplit(".", 1)[-1].lower() if "." in name else "unknown"
         command: document.DocumentCommand
         try:
-            parsed = self.parser.parse(name, self.blobs.get(state.content_hash))
+            options = ParseOptions(ocr_model=settings.ocr_model, tesseract_lang=settings.tesseract_lang or "eng")
+            parsed = self.parser.parse(name, self.blobs.get(state.content_hash), options)
             chunks = chunk_document(
                 parsed.pages,
                 self.tokenizer,
@@ -109,8 +110,10 @@ class Ingestor:
                 owner=owner,
             )
         except DocumentUnreadable as error:
-            command = self._failed(document_id, collection_id, upload_id, job_id, name, kind, size, error.message, owner)
-        except Exception as error:  # noqa: BLE001 - one bad file must not stop the job
+            command = self._failed(
+                document_id, collection_id, upload_id, job_id, name, kind, size, error.message, owner
+            )
+        except Exception as error:
             reason = f"the parser failed on this file ({type(error).__name__}: {error})"
             command = self._failed(document_id, collection_id, upload_id, job_id, name, kind, size, reason, owner)
         self.handler.execute(document, stream_name("document", document_id), command)

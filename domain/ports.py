@@ -6,7 +6,7 @@ commit order across all streams; stream versions are 0-based (the first event of
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -53,9 +53,7 @@ class Subscription(Protocol):
 
 
 class EventStore(Protocol):
-    def append(
-        self, stream: str, events: Sequence[NewEvent], expected_version: int | None
-    ) -> AppendResult:
+    def append(self, stream: str, events: Sequence[NewEvent], expected_version: int | None) -> AppendResult:
         """Append atomically. ``expected_version``: NO_STREAM, the version of the stream's last event,
         or ANY_VERSION. Raises ConcurrencyError when it does not hold. Re-appending the same event ids at
         the same place returns the original result (idempotent)."""
@@ -102,15 +100,29 @@ class Tokenizer(Protocol):
 class ParsedPage(msgspec.Struct, frozen=True):
     number: int  # 1-based
     text: str
+    tables: tuple[tuple[int, int], ...] = ()  # character spans of tables (as Markdown) within ``text``
+    ocr: bool = False  # the text came from OCR
 
 
 class ParsedDocument(msgspec.Struct, frozen=True):
-    type: str  # pdf | txt | md ...
+    type: str  # pdf | txt | md | png ...
     pages: tuple[ParsedPage, ...]
 
 
+class ParseOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """The h2oGPTe ingest options a parser honours."""
+
+    ocr_model: str = "auto"  # auto: OCR pages without a text layer; tesseract: always; off: never
+    tesseract_lang: str = "eng"
+
+
+PageProgress = Callable[[int, int], None]  # (pages done, pages in the file)
+
+
 class DocumentParser(Protocol):
-    def parse(self, filename: str, data: bytes) -> ParsedDocument:
+    def parse(
+        self, filename: str, data: bytes, options: ParseOptions = ..., progress: PageProgress | None = None
+    ) -> ParsedDocument:
         """Raises DocumentUnreadable with a readable reason when the file cannot be read."""
         ...
 

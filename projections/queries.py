@@ -58,8 +58,9 @@ class ReadModels:
     ) -> list[Row]:
         column = sort_column if sort_column in DOCUMENT_SORT_COLUMNS else "updated_at"
         order = "ASC" if ascending else "DESC"
+        params: tuple[str, ...] = ()
         if collection_id is None:
-            sql, params = "SELECT * FROM documents", ()
+            sql = "SELECT * FROM documents"
         else:
             sql, params = "SELECT * FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
         return _rows(

@@ -137,8 +137,7 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
             conn.execute("DELETE FROM chunks WHERE collection_id = ?", (event.collection_id,))
         case ev.UploadReceived():
             conn.execute(
-                "INSERT INTO uploads (id, filename, size, content_hash, owner, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO uploads (id, filename, size, content_hash, owner, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (event.upload_id, event.filename, event.size, event.content_hash, event.owner, at),
             )
         case ev.DocumentIngested():
@@ -192,9 +191,7 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
         case ev.ChatSessionDeleted():
             row = conn.execute("SELECT collection_id FROM chat_sessions WHERE id = ?", (event.session_id,)).fetchone()
             if row is not None and row[0]:
-                conn.execute(
-                    "UPDATE collections SET sessions_count = sessions_count - 1 WHERE id = ?", (row[0],)
-                )
+                conn.execute("UPDATE collections SET sessions_count = sessions_count - 1 WHERE id = ?", (row[0],))
             conn.execute(
                 "DELETE FROM message_references WHERE message_id IN (SELECT id FROM messages WHERE session_id = ?)",
                 (event.session_id,),
@@ -234,12 +231,9 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
             )
         case ev.JobItemFinished():
             column = "items_completed" if event.status == "completed" else "items_failed"
+            conn.execute(f"UPDATE jobs SET {column} = {column} + 1, updated_at = ? WHERE id = ?", (at, event.job_id))
             conn.execute(
-                f"UPDATE jobs SET {column} = {column} + 1, updated_at = ? WHERE id = ?", (at, event.job_id)
-            )
-            conn.execute(
-                "INSERT INTO job_items (job_id, seq, item_id, status, document_id, error)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO job_items (job_id, seq, item_id, status, document_id, error) VALUES (?, ?, ?, ?, ?, ?)",
                 (event.job_id, record.version, event.item_id, event.status, event.document_id, event.error),
             )
         case ev.JobFinished():

@@ -57,7 +57,7 @@ class ProjectionRunner:
                 try:
                     self.projection.apply(page)
                     break
-                except Exception as error:  # noqa: BLE001 - a projection must not die silently
+                except Exception as error:
                     attempt += 1
                     log.exception("projection %s failed on page ending %s", self.projection.name, page[-1].position)
                     if attempt >= 3:

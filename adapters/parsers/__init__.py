@@ -4,30 +4,40 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from adapters.parsers.image import IMAGE_FORMATS, ImageParser
+from adapters.parsers.ocr import OcrWorkers, shared_workers
 from adapters.parsers.pdf import PdfParser
 from adapters.parsers.text import TextParser
 from domain.errors import DocumentUnreadable
-from domain.ports import DocumentParser, ParsedDocument
+from domain.ports import DocumentParser, PageProgress, ParsedDocument, ParseOptions
 
 
 class FileParser:
-    """Dispatches on the file extension and refuses what it cannot read, with a reason a person understands."""
+    """Dispatches on the file extension and refuses what it cannot read, with a reason a person understands.
 
-    def __init__(self) -> None:
+    Parsers that OCR share one pool of worker processes (``workers``; by default the process-wide one).
+    """
+
+    def __init__(self, workers: OcrWorkers | None = None) -> None:
+        workers = workers or shared_workers()
         text = TextParser()
+        images = ImageParser(workers)
         self._by_extension: dict[str, DocumentParser] = {
             ".txt": text,
             ".text": text,
             ".md": text,
             ".markdown": text,
-            ".pdf": PdfParser(),
+            ".pdf": PdfParser(workers),
+            **dict.fromkeys(IMAGE_FORMATS, images),
         }
 
     @property
     def extensions(self) -> list[str]:
         return sorted(self._by_extension)
 
-    def parse(self, filename: str, data: bytes) -> ParsedDocument:
+    def parse(
+        self, filename: str, data: bytes, options: ParseOptions = ParseOptions(), progress: PageProgress | None = None
+    ) -> ParsedDocument:
         extension = PurePath(filename).suffix.lower()
         parser = self._by_extension.get(extension)
         if parser is None:
@@ -35,4 +45,4 @@ class FileParser:
             raise DocumentUnreadable(f"unsupported file type {extension or '(none)'}; Parley reads {known}")
         if not data:
             raise DocumentUnreadable("the file is empty (0 bytes)")
-        return parser.parse(filename, data)
+        return parser.parse(filename, data, options, progress)

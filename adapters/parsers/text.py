@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from adapters.parsers.progress import ProgressReporter
+from adapters.parsers.sniff import is_binary, mismatch
 from domain.errors import DocumentUnreadable
-from domain.ports import ParsedDocument, ParsedPage
+from domain.ports import PageProgress, ParsedDocument, ParsedPage, ParseOptions
 
 
 class TextParser:
-    def parse(self, filename: str, data: bytes) -> ParsedDocument:
-        if b"\x00" in data[:8192]:
-            raise DocumentUnreadable("the file holds binary data, not text; its bytes do not match its extension")
+    """Refuses binary files (a PDF or an image renamed .txt) instead of ingesting their bytes as text."""
+
+    def parse(
+        self, filename: str, data: bytes, options: ParseOptions = ParseOptions(), progress: PageProgress | None = None
+    ) -> ParsedDocument:
+        if is_binary(data):
+            raise mismatch(filename, data, "text")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
@@ -20,4 +26,5 @@ class TextParser:
         if not text.strip():
             raise DocumentUnreadable("the file holds no text")
         kind = "md" if PurePath(filename).suffix.lower() in (".md", ".markdown") else "txt"
+        ProgressReporter(progress, total=1).page_done()
         return ParsedDocument(type=kind, pages=(ParsedPage(1, text),))

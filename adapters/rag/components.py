@@ -19,8 +19,53 @@ from projections.queries import ReadModels
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from had has have how i in is it its of on or that the their "
-    "there this to was were what when where which who whom whose why will with you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "there",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 
 
@@ -125,7 +170,7 @@ class ExtractiveGenerator:
             text = f"{DECLINE} The extractive model answers only from documents, and none were given."
             return {"replies": [ChatMessage.from_assistant(text, meta={"sentences": []})]}
         candidates = [
-            (rank, document.content[start:end])
+            (rank, (document.content or "")[start:end])
             for rank, document in enumerate(documents)
             for start, end in split_sentences(document.content or "")
         ]

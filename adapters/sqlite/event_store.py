@@ -65,7 +65,9 @@ class SQLiteEventStore:
         self._keepalive.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, uri=self.path.startswith("file:"), isolation_level=None, timeout=30)
+        conn = sqlite3.connect(
+            self.path, uri=self.path.startswith("file:"), isolation_level=None, timeout=30, check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
@@ -79,9 +81,7 @@ class SQLiteEventStore:
 
     # --- writing ---------------------------------------------------------------------------------------
 
-    def append(
-        self, stream: str, events: Sequence[NewEvent], expected_version: int | None
-    ) -> AppendResult:
+    def append(self, stream: str, events: Sequence[NewEvent], expected_version: int | None) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
         conn = self._conn()
@@ -174,9 +174,7 @@ class SQLiteEventStore:
     def wait_for_append(self, after_position: int, timeout: float) -> None:
         """Block until the log holds an event after ``after_position``, the store closes, or time is up."""
         with self._appended:
-            self._appended.wait_for(
-                lambda: self._closed or self.head_position() > after_position, timeout=timeout
-            )
+            self._appended.wait_for(lambda: self._closed or self.head_position() > after_position, timeout=timeout)
 
     def close(self) -> None:
         self._closed = True

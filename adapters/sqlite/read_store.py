@@ -28,7 +28,9 @@ class SQLiteReadStore:
         self._keepalive.executescript(_CHECKPOINTS + ";\n" + schema)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, uri=self.path.startswith("file:"), isolation_level=None, timeout=30)
+        conn = sqlite3.connect(
+            self.path, uri=self.path.startswith("file:"), isolation_level=None, timeout=30, check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=OFF")

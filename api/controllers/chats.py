@@ -50,6 +50,7 @@ class ChatController(Controller):
         await optional_body(request, CreateChatSessionRequest)
         who = caller(request)
         who.check_collection(collection_id)
+
         def create() -> ChatSession:
             if collection_id is not None and parley.read_models.collection(collection_id) is None:
                 raise NotFound(f"collection {collection_id} not found")

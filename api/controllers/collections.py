@@ -41,7 +41,9 @@ class CollectionController(Controller):
     tags = ["collections"]
 
     @post("/", status_code=201, operation_id="create_collection", sync_to_thread=True)
-    def create_collection(self, parley: Parley, request: Request[Any, Any, Any], data: CollectionCreateRequest) -> Collection:
+    def create_collection(
+        self, parley: Parley, request: Request[Any, Any, Any], data: CollectionCreateRequest
+    ) -> Collection:
         model = data.embedding_model or parley.embedder.name
         if model not in EMBEDDING_MODELS:
             raise InvalidCommand(f"embedding_model {model!r} is not available; choose {', '.join(EMBEDDING_MODELS)}")
@@ -67,7 +69,12 @@ class CollectionController(Controller):
 
     @get("/", status_code=200, operation_id="list_collections", sync_to_thread=True)
     def list_collections(
-        self, parley: Parley, offset: int = 0, limit: int = 100, sort_column: str = "updated_at", ascending: bool = False
+        self,
+        parley: Parley,
+        offset: int = 0,
+        limit: int = 100,
+        sort_column: str = "updated_at",
+        ascending: bool = False,
     ) -> list[Collection]:
         offset, limit = page(offset, limit)
         rows = parley.read_models.collections(offset, limit, sort_column, ascending)
@@ -96,7 +103,9 @@ class CollectionController(Controller):
     @delete("/{collection_id:str}", status_code=204, operation_id="delete_collection", sync_to_thread=True)
     def delete_collection(self, parley: Parley, collection_id: str, timeout: float | None = None) -> None:
         result = parley.handler.execute(
-            collection, stream_name("collection", collection_id), collection.DeleteCollection(collection_id=collection_id)
+            collection,
+            stream_name("collection", collection_id),
+            collection.DeleteCollection(collection_id=collection_id),
         )
         parley.wait_for(result.commit_position if result else None)
 
@@ -105,7 +114,9 @@ class CollectionController(Controller):
         row = _collection(parley, collection_id)
         return msgspec.json.decode(row["settings"], type=CollectionSettings)
 
-    @put("/{collection_id:str}/settings", status_code=204, operation_id="update_collection_settings", sync_to_thread=True)
+    @put(
+        "/{collection_id:str}/settings", status_code=204, operation_id="update_collection_settings", sync_to_thread=True
+    )
     def update_collection_settings(self, parley: Parley, collection_id: str, data: CollectionSettings) -> None:
         result = parley.handler.execute(
             collection,
@@ -114,7 +125,12 @@ class CollectionController(Controller):
         )
         parley.wait_for(result.commit_position if result else None)
 
-    @get("/{collection_id:str}/documents", status_code=200, operation_id="list_documents_for_collection", sync_to_thread=True)
+    @get(
+        "/{collection_id:str}/documents",
+        status_code=200,
+        operation_id="list_documents_for_collection",
+        sync_to_thread=True,
+    )
     def list_documents_for_collection(
         self, parley: Parley, collection_id: str, offset: int = 0, limit: int = 100
     ) -> list[Document]:
@@ -150,7 +166,12 @@ class CollectionController(Controller):
         )
         parley.wait_for(result.commit_position if result else None)
 
-    @get("/{collection_id:str}/chats", status_code=200, operation_id="list_chat_sessions_for_collection", sync_to_thread=True)
+    @get(
+        "/{collection_id:str}/chats",
+        status_code=200,
+        operation_id="list_chat_sessions_for_collection",
+        sync_to_thread=True,
+    )
     def list_chat_sessions_for_collection(
         self, parley: Parley, collection_id: str, offset: int = 0, limit: int = 100
     ) -> list[ChatSession]:

@@ -16,7 +16,12 @@ class DocumentController(Controller):
 
     @get("/", status_code=200, operation_id="list_documents", sync_to_thread=True)
     def list_documents(
-        self, parley: Parley, offset: int = 0, limit: int = 100, sort_column: str = "updated_at", ascending: bool = False
+        self,
+        parley: Parley,
+        offset: int = 0,
+        limit: int = 100,
+        sort_column: str = "updated_at",
+        ascending: bool = False,
     ) -> list[Document]:
         offset, limit = page(offset, limit)
         rows = parley.read_models.documents(offset, limit, sort_column=sort_column, ascending=ascending)

@@ -117,8 +117,11 @@ class UploadController(Controller):
     ) -> str:
         ids = split_ids(joined_ids)
         body = await optional_body(request, IngestUploadBody)
-        options = {key: request.query_params.get(key) for key in request.query_params}
-        options = {key: _option(value) for key, value in options.items() if key not in ("collection_id", "timeout")}
+        options = {
+            key: _option(str(value))
+            for key, value in request.query_params.items()
+            if key not in ("collection_id", "timeout")
+        }
         owner = caller(request).username
 
         def start() -> str:

@@ -1,0 +1,52 @@
+# Parley: `make run` installs everything and serves on the embedded default; `make test` installs and tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+# A CPU build of torch. On the project's machines `torch==2.13.0` resolves to a local CPU wheel; elsewhere
+# add the CPU index, e.g. `make run TORCH_INDEX=--index-url=https://download.pytorch.org/whl/cpu`.
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+export HAYSTACK_TELEMETRY_ENABLED=False
+export ANONYMIZED_TELEMETRY=False
+export HF_HUB_OFFLINE=1
+export OMP_THREAD_LIMIT=1
+
+.PHONY: install system-deps run test lint unit bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH_INDEX) "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[dev,postgres,kurrentdb]"
+	touch $@
+
+install: system-deps $(VENV)/.installed
+
+# Tesseract (OCR) comes from Debian; installed only when missing.
+system-deps:
+	@command -v tesseract >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
+
+run: install
+	$(BIN)/parley serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+unit: install
+	$(BIN)/python -m pytest -q tests/unit tests/contract
+
+bench: install
+	$(BIN)/python -m bench.ingest_bench
+
+clean:
+	rm -rf $(VENV) data

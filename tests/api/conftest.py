@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import h2ogpte.rest_sync as rest
+import pytest
+
+from tests.server import ADMIN_KEY, ServerProcess
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One Parley server for the API tests (starting one costs seconds of imports)."""
+    process = ServerProcess(tmp_path_factory.mktemp("parley") / "data").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def api(server: ServerProcess) -> rest.ApiClient:
+    return rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of its own, for tests that stop and restart it."""
+    process = ServerProcess(tmp_path / "data")
+    yield process
+    if process.process is not None and process.process.poll() is None:
+        process.stop()
