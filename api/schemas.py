@@ -159,7 +159,7 @@ def job_from_rows(row: dict[str, Any], items: list[dict[str, Any]], now: datetim
     end = updated if finished else now
     seconds = max(0.0, (end - created).total_seconds())
     total = row["items_total"]
-    done = row["items_completed"] + row["items_failed"]
+    done = row["items_completed"] + row["items_failed"] + row["item_progress"]
     return JobDetails(
         id=row["id"],
         name=row["name"],

@@ -9,6 +9,8 @@ import msgspec
 from domain.events import Reference
 
 DECLINE = "Not found in the documents."
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")  # the first is the default
+FUSION_MODES = ("score", "rrf")
 
 # h2oGPTe's default prompt pieces. The 1.7.5 client always sends its own copies of the two query strings,
 # with a generator artefact (literal backslashes before the n); those exact strings mean "use the default".
@@ -43,6 +45,9 @@ class AnswerRequest(msgspec.Struct, frozen=True, kw_only=True):
     prompt_query: str = DEFAULT_PROMPT_QUERY
     rag_max_chunks: int = 10
     rag_min_chunk_score: float | None = None
+    retrieval: str = "hybrid"  # hybrid | dense | bm25
+    fusion: str = "score"  # score (min-max normalised, weighted) | rrf
+    fusion_weight: float = 0.5  # the dense share of a score fusion
     history: tuple[Turn, ...] = ()
 
 

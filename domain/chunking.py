@@ -12,6 +12,7 @@ meaning. Text chunks then stop at a table and start again after it, with no over
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Sequence
@@ -84,7 +85,7 @@ def chunk_document(
                     spans.append((start, end, tokens))
                 continue
             pieces = _pieces(text[start:end], start, tokenizer, max_tokens)
-            spans.extend(_pack(pieces, max_tokens, overlap_tokens))
+            spans.extend(_pack(pieces, max_tokens, overlap_tokens, [s for s, _, _ in page_spans[1:]]))
     chunks = []
     for ordinal, (start, end, tokens) in enumerate(spans):
         body = text[start:end]
@@ -146,12 +147,19 @@ def _pieces(text: str, offset: int, tokenizer: Tokenizer, max_tokens: int) -> li
     return pieces
 
 
-def _pack(pieces: list[tuple[int, int, int]], max_tokens: int, overlap: int) -> list[tuple[int, int, int]]:
+def _pack(
+    pieces: list[tuple[int, int, int]], max_tokens: int, overlap: int, page_starts: Sequence[int] = ()
+) -> list[tuple[int, int, int]]:
+    """Pack sentences into chunks. A chunk a quarter full or more ends where a new page begins (with no overlap
+    carried over), so that most chunks, and so most citations, name a single page."""
     chunks: list[tuple[int, int, int]] = []
     current: list[tuple[int, int, int]] = []
     tokens = 0
     for piece in pieces:
-        if current and tokens + piece[2] > max_tokens:
+        if current and tokens * 4 >= max_tokens and _page_starts_between(page_starts, current[-1][1], piece[0]):
+            chunks.append((current[0][0], current[-1][1], tokens))
+            current, tokens = [], 0
+        elif current and tokens + piece[2] > max_tokens:
             chunks.append((current[0][0], current[-1][1], tokens))
             carried: list[tuple[int, int, int]] = []
             carried_tokens = 0
@@ -166,3 +174,9 @@ def _pack(pieces: list[tuple[int, int, int]], max_tokens: int, overlap: int) -> 
     if current:
         chunks.append((current[0][0], current[-1][1], tokens))
     return chunks
+
+
+def _page_starts_between(page_starts: Sequence[int], end: int, start: int) -> bool:
+    """Whether a page begins between the end of one piece and the start of the next."""
+    index = bisect.bisect_right(page_starts, end)
+    return index < len(page_starts) and page_starts[index] <= start

@@ -233,6 +233,15 @@ class JobItemFinished(Event, frozen=True):
     error: str | None
 
 
+class JobProgressed(Event, frozen=True):
+    """How far the job has come within one item (pages of a file), between item events."""
+
+    job_id: str
+    item_id: str
+    done: int
+    total: int
+
+
 class JobFinished(Event, frozen=True):
     job_id: str
     status: str  # completed | failed | canceled
@@ -272,6 +281,7 @@ AnyEvent = (
     | AnswerFailed
     | JobStarted
     | JobItemFinished
+    | JobProgressed
     | JobFinished
     | ApiKeyCreated
     | ApiKeyDeactivated

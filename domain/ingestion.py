@@ -8,6 +8,7 @@ means searchable.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from domain.events import CollectionSettings
 from domain.ports import BlobStore, DocumentParser, ParseOptions, Tokenizer
 from domain.service import CommandHandler, stream_name
 
-ProgressCallback = Callable[[int, int], None]
+PROGRESS_INTERVAL = 1.0  # seconds between recorded progress events of one file
 
 
 def effective_settings(collection: CollectionSettings, overrides: dict[str, Any]) -> CollectionSettings:
@@ -41,7 +42,9 @@ class Ingestor:
         tokenizer: Tokenizer,
         wait_for_projections: Callable[[int], None],
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.monotonic = monotonic
         self.handler = handler
         self.blobs = blobs
         self.parser = parser
@@ -85,13 +88,15 @@ class Ingestor:
         command: document.DocumentCommand
         try:
             options = ParseOptions(ocr_model=settings.ocr_model, tesseract_lang=settings.tesseract_lang or "eng")
-            parsed = self.parser.parse(name, self.blobs.get(state.content_hash), options)
+            progress = self._progress_reporter(job_id, upload_id)
+            parsed = self.parser.parse(name, self.blobs.get(state.content_hash), options, progress)
             chunks = chunk_document(
                 parsed.pages,
                 self.tokenizer,
                 settings.max_tokens_per_chunk or DEFAULT_CHUNK_TOKENS,
                 DEFAULT_OVERLAP_TOKENS if settings.chunk_overlap_tokens is None else settings.chunk_overlap_tokens,
                 by_page=bool(settings.chunk_by_page),
+                keep_tables=bool(settings.keep_tables_as_one_chunk) and not settings.chunk_by_page,
             )
             if not chunks:
                 raise DocumentUnreadable("no text could be extracted")
@@ -127,6 +132,21 @@ class Ingestor:
         )
         result = self.handler.execute(job, stream_name("job", job_id), item)
         return result.commit_position if result else 0
+
+    def _progress_reporter(self, job_id: str, upload_id: str) -> Callable[[int, int], None]:
+        """Record page progress of a file as job events, at most one per PROGRESS_INTERVAL (the last page
+        of a file is recorded by its item event instead)."""
+        last = [self.monotonic()]
+
+        def report(done: int, total: int) -> None:
+            now = self.monotonic()
+            if done >= total or now - last[0] < PROGRESS_INTERVAL:
+                return
+            last[0] = now
+            command = job.ReportProgress(job_id=job_id, item_id=upload_id, done=done, total=total)
+            self.handler.execute(job, stream_name("job", job_id), command)
+
+        return report
 
     @staticmethod
     def _failed(

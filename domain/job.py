@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
-from domain.events import Event, JobFinished, JobItemFinished, JobStarted
+from domain.events import Event, JobFinished, JobItemFinished, JobProgressed, JobStarted
 
 
 class StartJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,12 +26,19 @@ class FinishJobItem(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
+class ReportProgress(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: str
+    item_id: str
+    done: int
+    total: int
+
+
 class FinishJob(msgspec.Struct, frozen=True, kw_only=True):
     job_id: str
     canceled: bool = False
 
 
-JobCommand = StartJob | FinishJobItem | FinishJob
+JobCommand = StartJob | FinishJobItem | ReportProgress | FinishJob
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,6 +91,12 @@ def decide(state: State, command: JobCommand) -> list[Event]:
                 error=command.error,
             )
         ]
+    if isinstance(command, ReportProgress):
+        if command.item_id not in state.pending:
+            raise InvalidCommand(f"{command.item_id} is not a pending item of job {command.job_id}")
+        if not 0 <= command.done <= command.total or command.total < 1:
+            raise InvalidCommand(f"progress must be 0 <= done <= total, total >= 1; got {command.done}/{command.total}")
+        return [JobProgressed(job_id=command.job_id, item_id=command.item_id, done=command.done, total=command.total)]
     if command.canceled:
         return [JobFinished(job_id=command.job_id, status="canceled")]
     if state.pending:

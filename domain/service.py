@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -34,14 +36,44 @@ def utc_now() -> datetime:
 
 
 class CommandHandler:
-    """Runs commands against aggregates held in an event store."""
+    """Runs commands against aggregates held in an event store.
 
-    def __init__(self, store: EventStore, clock: Callable[[], datetime] = utc_now) -> None:
+    States are immutable, so the handler keeps the latest state of recently used streams and reads only the
+    events appended since (a job over thousands of uploads would otherwise refold its whole stream for every
+    file). The cache is an optimisation only: the expected version still guards every append.
+    """
+
+    def __init__(self, store: EventStore, clock: Callable[[], datetime] = utc_now, cache_size: int = 2048) -> None:
         self.store = store
         self.clock = clock
+        self._cache: OrderedDict[tuple[int, str], tuple[int, Any]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def load(self, decider: Decider, stream: str) -> Any:
-        return fold(decider, self.store.read_stream(stream))
+        return self._load(decider, stream)[1]
+
+    def _load(self, decider: Decider, stream: str) -> tuple[int, Any]:
+        """The stream's version (NO_STREAM when empty) and its folded state."""
+        key = (id(decider), stream)
+        with self._lock:
+            version, state = self._cache.get(key, (NO_STREAM, None))
+        for record in self.store.read_stream(stream, from_version=version + 1):
+            state = decider.evolve(state, decode_event(record.data))
+            version = record.version
+        self._remember(key, version, state)
+        return version, state
+
+    def _remember(self, key: tuple[int, str], version: int, state: Any) -> None:
+        if version == NO_STREAM:
+            return
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None or cached[0] < version:
+                self._cache[key] = (version, state)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     def execute(self, decider: Decider, stream: str, *commands: Any) -> AppendResult | None:
         """Decide every command in turn on the evolving state and append all their events in one batch.
@@ -50,9 +82,7 @@ class CommandHandler:
         times. Returns None when the commands changed nothing.
         """
         for _ in range(MAX_ATTEMPTS):
-            recorded = self.store.read_stream(stream)
-            state = fold(decider, recorded)
-            expected = recorded[-1].version if recorded else NO_STREAM
+            expected, state = self._load(decider, stream)
             events: list[Event] = []
             for command in commands:
                 for event in decider.decide(state, command):
@@ -72,9 +102,11 @@ class CommandHandler:
                 for event in events
             ]
             try:
-                return self.store.append(stream, batch, expected_version=expected)
+                result = self.store.append(stream, batch, expected_version=expected)
             except ConcurrencyError:
                 continue
+            self._remember((id(decider), stream), result.stream_version, state)
+            return result
         raise ConcurrencyError(f"stream {stream} kept changing; gave up after {MAX_ATTEMPTS} attempts")
 
 

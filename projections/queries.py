@@ -95,6 +95,18 @@ class ReadModels:
                 found[(row["document_id"], row["ordinal"])] = dict(row)
         return found
 
+    def bm25(self, collection_id: str, terms: Sequence[str], limit: int) -> list[tuple[str, int, float]]:
+        """(document_id, ordinal, score) of the best lexical matches for any of ``terms``; higher is better."""
+        if not terms:
+            return []
+        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        rows = self.store.fetch_all(
+            "SELECT document_id, ordinal, -rank AS score FROM chunks_fts"
+            " WHERE chunks_fts MATCH ? AND collection_id = ? ORDER BY rank LIMIT ?",
+            (match, collection_id, limit),
+        )
+        return [(row[0], int(row[1]), float(row[2])) for row in rows]
+
     def chunk_count(self, collection_id: str) -> int:
         return self._count("SELECT COUNT(*) FROM chunks WHERE collection_id = ?", (collection_id,))
 

@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (collection_id, chunk_id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id, ordinal);
+-- Lexical (BM25) index over the same chunks, kept by the same projection, in the same transaction.
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, collection_id UNINDEXED, document_id UNINDEXED, ordinal UNINDEXED, tokenize = 'porter unicode61'
+);
 CREATE TABLE IF NOT EXISTS chat_sessions (
     id TEXT PRIMARY KEY, collection_id TEXT, name TEXT, owner TEXT NOT NULL, created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL, latest_message_content TEXT
@@ -63,7 +67,8 @@ CREATE TABLE IF NOT EXISTS message_references (
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, collection_id TEXT, owner TEXT NOT NULL,
     items_total INTEGER NOT NULL, items_completed INTEGER NOT NULL DEFAULT 0,
-    items_failed INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, timeout REAL,
+    items_failed INTEGER NOT NULL DEFAULT 0, item_progress REAL NOT NULL DEFAULT 0, status TEXT NOT NULL,
+    timeout REAL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS job_items (
@@ -135,6 +140,7 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
             conn.execute("DELETE FROM collections WHERE id = ?", (event.collection_id,))
             conn.execute("DELETE FROM documents WHERE collection_id = ?", (event.collection_id,))
             conn.execute("DELETE FROM chunks WHERE collection_id = ?", (event.collection_id,))
+            conn.execute("DELETE FROM chunks_fts WHERE collection_id = ?", (event.collection_id,))
         case ev.UploadReceived():
             conn.execute(
                 "INSERT INTO uploads (id, filename, size, content_hash, owner, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -167,6 +173,7 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
             ).fetchone()
             conn.execute("DELETE FROM documents WHERE id = ?", (event.document_id,))
             conn.execute("DELETE FROM chunks WHERE document_id = ?", (event.document_id,))
+            conn.execute("DELETE FROM chunks_fts WHERE document_id = ?", (event.document_id,))
             if row is not None:
                 conn.execute(
                     "UPDATE collections SET document_count = document_count - 1,"
@@ -231,10 +238,18 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
             )
         case ev.JobItemFinished():
             column = "items_completed" if event.status == "completed" else "items_failed"
-            conn.execute(f"UPDATE jobs SET {column} = {column} + 1, updated_at = ? WHERE id = ?", (at, event.job_id))
+            conn.execute(
+                f"UPDATE jobs SET {column} = {column} + 1, item_progress = 0, updated_at = ? WHERE id = ?",
+                (at, event.job_id),
+            )
             conn.execute(
                 "INSERT INTO job_items (job_id, seq, item_id, status, document_id, error) VALUES (?, ?, ?, ?, ?, ?)",
                 (event.job_id, record.version, event.item_id, event.status, event.document_id, event.error),
+            )
+        case ev.JobProgressed():
+            conn.execute(
+                "UPDATE jobs SET item_progress = ?, updated_at = ? WHERE id = ?",
+                (event.done / event.total, at, event.job_id),
             )
         case ev.JobFinished():
             conn.execute("UPDATE jobs SET status = ?, updated_at = ? WHERE id = ?", (event.status, at, event.job_id))
@@ -300,6 +315,10 @@ def _document_ingested(conn: sqlite3.Connection, event: ev.DocumentIngested, at:
             )
             for chunk in event.chunks
         ],
+    )
+    conn.executemany(
+        "INSERT INTO chunks_fts (text, collection_id, document_id, ordinal) VALUES (?, ?, ?, ?)",
+        [(chunk.text, event.collection_id, event.document_id, chunk.ordinal) for chunk in event.chunks],
     )
     conn.execute(
         "UPDATE collections SET document_count = document_count + 1, document_size = document_size + ?,"

@@ -98,7 +98,7 @@ def _rendered_pdf_image(text: str, size: tuple[int, int]) -> Image.Image:
 
     document = pdfium.PdfDocument(text_pdf([text]))
     try:
-        image = document[0].render(scale=DPI / 72, grayscale=True).to_pil().crop((0, 0, *size))
+        image: Image.Image = document[0].render(scale=DPI / 72, grayscale=True).to_pil().crop((0, 0, *size))
     finally:
         document.close()
     image.info["dpi"] = (DPI, DPI)
@@ -162,5 +162,10 @@ def bomb_png(width: int = 12_000, height: int = 12_000) -> bytes:
     """A few kilobytes of PNG that decode to ``width x height`` pixels (144 Mpx by default): a decompression
     bomb. 1-bit pixels keep even making it cheap."""
     out = io.BytesIO()
-    Image.new("1", (width, height), 1).save(out, "PNG")
+    blank_bitmap(width, height).save(out, "PNG")
     return out.getvalue()
+
+
+def blank_bitmap(width: int, height: int) -> Image.Image:
+    """A white 1-bit image: one bit a pixel, so even a huge one costs little memory and compresses to nothing."""
+    return Image.new("1", (width, height), 1)

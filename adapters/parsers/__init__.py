@@ -6,6 +6,7 @@ from pathlib import PurePath
 
 from adapters.parsers.image import IMAGE_FORMATS, ImageParser
 from adapters.parsers.ocr import OcrWorkers, shared_workers
+from adapters.parsers.options import DEFAULT_OPTIONS
 from adapters.parsers.pdf import PdfParser
 from adapters.parsers.text import TextParser
 from domain.errors import DocumentUnreadable
@@ -36,7 +37,7 @@ class FileParser:
         return sorted(self._by_extension)
 
     def parse(
-        self, filename: str, data: bytes, options: ParseOptions = ParseOptions(), progress: PageProgress | None = None
+        self, filename: str, data: bytes, options: ParseOptions = DEFAULT_OPTIONS, progress: PageProgress | None = None
     ) -> ParsedDocument:
         extension = PurePath(filename).suffix.lower()
         parser = self._by_extension.get(extension)

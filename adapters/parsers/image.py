@@ -21,11 +21,11 @@ from adapters.parsers.ocr import (
     PageImage,
     check_language,
     clean_ocr_text,
-    ocr_mode,
     read_page,
     shared_workers,
     spooled,
 )
+from adapters.parsers.options import DEFAULT_OPTIONS, ocr_mode
 from adapters.parsers.progress import ProgressReporter
 from adapters.parsers.sniff import mismatch, sniff
 from domain.errors import DocumentUnreadable
@@ -55,7 +55,7 @@ class ImageParser:
         self._workers = workers
 
     def parse(
-        self, filename: str, data: bytes, options: ParseOptions = ParseOptions(), progress: PageProgress | None = None
+        self, filename: str, data: bytes, options: ParseOptions = DEFAULT_OPTIONS, progress: PageProgress | None = None
     ) -> ParsedDocument:
         mode = ocr_mode(options)
         extension = PurePath(filename).suffix.lower()
@@ -99,10 +99,12 @@ def count_pages(data: bytes, image_format: ImageFormat) -> int:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise DocumentUnreadable(f"the image is refused as a possible decompression bomb ({error})") from error
     except UnidentifiedImageError as error:
-        raise DocumentUnreadable(f"the file is not a readable {image_format.pillow} image (corrupt or truncated)") from error
+        raise DocumentUnreadable(
+            f"the file is not a readable {image_format.pillow} image (corrupt or truncated)"
+        ) from error
     except DocumentUnreadable:
         raise
-    except Exception as error:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, struct.error... on damaged headers
+    except Exception as error:  # Pillow raises OSError, SyntaxError, struct.error... on damaged headers
         raise DocumentUnreadable(
             f"the {image_format.pillow} image is corrupt or truncated ({type(error).__name__}: {error})"
         ) from error

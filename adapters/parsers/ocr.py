@@ -17,21 +17,20 @@ import math
 import multiprocessing
 import os
 import re
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytesseract
 from PIL import Image, ImageOps
 
-from domain.collection import OCR_MODELS
 from domain.errors import DocumentUnreadable
-from domain.ports import ParseOptions
 
 # An A4 page at 300 dpi is 2480 x 3508 = 8.7 Mpx; 40 Mpx leaves room for A3 and large scans while refusing
 # decompression bombs (a small file that decodes to gigabytes of pixels).
@@ -42,14 +41,6 @@ START_METHOD = "forkserver"
 
 _LANGUAGE = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 _NOT_LANGUAGES = {"osd", "equ"}  # orientation/script detection and equations: not languages to read text in
-
-
-def ocr_mode(options: ParseOptions) -> str:
-    """The validated ``ocr_model``: auto, tesseract or off."""
-    if options.ocr_model not in OCR_MODELS:
-        allowed = ", ".join(OCR_MODELS)
-        raise DocumentUnreadable(f"unknown ocr_model {options.ocr_model!r}; it must be one of {allowed}")
-    return options.ocr_model
 
 
 def installed_languages() -> list[str]:
@@ -109,7 +100,7 @@ def read_page(page: PageImage) -> str:
         raise DocumentUnreadable(f"Tesseract failed on page {number}: {error.message.strip()}") from None
     except Image.DecompressionBombError as error:
         raise DocumentUnreadable(f"page {number} is too large to decode safely ({error})") from None
-    except Exception as error:  # noqa: BLE001 - decoders raise many types on damaged files
+    except Exception as error:  # decoders raise many types on damaged files
         raise DocumentUnreadable(
             f"page {number} is corrupt or truncated and could not be decoded for OCR ({type(error).__name__}: {error})"
         ) from None
@@ -166,6 +157,10 @@ def _start_worker() -> None:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # this process is ours: Pillow may refuse bombs itself
 
 
+def _ready(_: object) -> str:
+    return ""
+
+
 def available_cores() -> int:
     """Cores this process may run on (the affinity mask, not the machine's count)."""
     try:
@@ -187,7 +182,7 @@ class OcrWorkers:
 
     def __init__(self, max_workers: int | None = None, start_method: str = START_METHOD) -> None:
         self.max_workers = max_workers or available_cores()
-        self._context = multiprocessing.get_context(start_method)
+        self._context = multiprocessing.get_context(_usable_start_method(start_method))
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
 
@@ -200,6 +195,14 @@ class OcrWorkers:
             except BrokenProcessPool:
                 self.discard(executor)
         raise DocumentUnreadable("the OCR worker processes could not be started")
+
+    def warm_up(self) -> None:
+        """Start the worker processes now (about a second) instead of on the first page to OCR."""
+        with OcrBatch(self) as batch:
+            for number in range(self.max_workers):
+                batch.submit(number, _ready, None)
+            for _ in batch.remaining():
+                pass
 
     def discard(self, executor: ProcessPoolExecutor) -> None:
         """Drop a broken pool so that the next task starts a fresh one."""
@@ -223,6 +226,15 @@ class OcrWorkers:
             return self._executor
 
 
+def _usable_start_method(start_method: str) -> str:
+    """``forkserver`` and ``spawn`` re-import the main module in each worker; a main read from stdin has no
+    file to import, so such a process (a script piped to python) falls back to ``fork``."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if start_method != "fork" and main_file is not None and not os.path.exists(main_file):
+        return "fork"
+    return start_method
+
+
 _shared: OcrWorkers | None = None
 _shared_lock = threading.Lock()
 
@@ -236,13 +248,28 @@ def shared_workers() -> OcrWorkers:
         return _shared
 
 
+@dataclass
+class _Task:
+    number: int
+    function: Callable[[Any], str]
+    argument: Any
+    executor: ProcessPoolExecutor
+    attempt: int = 1
+
+
 class OcrBatch:
     """The OCR tasks of one file. Results come back keyed by page number, in the calling thread, as they finish;
-    leaving the ``with`` block cancels what has not started."""
+    leaving the ``with`` block cancels what has not started.
+
+    A worker crash breaks the whole pool, so the pages of other files in flight fail with it: each page is
+    therefore tried once more on a fresh pool, and only a page that crashes twice fails its file.
+    """
+
+    ATTEMPTS = 2
 
     def __init__(self, workers: OcrWorkers) -> None:
         self._workers = workers
-        self._pending: dict[Future[str], tuple[int, ProcessPoolExecutor]] = {}
+        self._pending: dict[Future[str], _Task] = {}
 
     def __enter__(self) -> OcrBatch:
         return self
@@ -257,33 +284,42 @@ class OcrBatch:
 
     def submit(self, number: int, function: Callable[[Any], str], argument: Any) -> None:
         future, executor = self._workers.submit(function, argument)
-        self._pending[future] = (number, executor)
+        self._pending[future] = _Task(number, function, argument, executor)
 
     def completed(self) -> Iterator[tuple[int, str]]:
         """(page number, text) of the tasks finished so far, without waiting."""
         for future in [future for future in self._pending if future.done()]:
-            yield self._collect(future)
+            result = self._collect(future)
+            if result is not None:
+                yield result
 
     def remaining(self) -> Iterator[tuple[int, str]]:
         """(page number, text) of every task still pending, each as soon as it finishes."""
         while self._pending:
             finished, _ = wait(self._pending, return_when="FIRST_COMPLETED")
             for future in finished:
-                yield self._collect(future)
+                result = self._collect(future)
+                if result is not None:
+                    yield result
 
-    def _collect(self, future: Future[str]) -> tuple[int, str]:
-        number, executor = self._pending.pop(future)
+    def _collect(self, future: Future[str]) -> tuple[int, str] | None:
+        """The task's (page number, text); None when it was queued again after a crash."""
+        task = self._pending.pop(future)
         try:
-            return number, future.result()
+            return task.number, future.result()
         except BrokenProcessPool as error:
-            self._workers.discard(executor)
+            self._workers.discard(task.executor)
+            if task.attempt < self.ATTEMPTS:
+                retry, executor = self._workers.submit(task.function, task.argument)
+                self._pending[retry] = _Task(task.number, task.function, task.argument, executor, task.attempt + 1)
+                return None
             raise DocumentUnreadable(
-                f"the OCR worker process crashed while reading page {number} (the file may be malformed)"
+                f"the OCR worker process crashed while reading page {task.number} (the file may be malformed)"
             ) from error
         except DocumentUnreadable:
             raise
-        except Exception as error:  # noqa: BLE001 - whatever a task raised, this file fails alone
-            raise DocumentUnreadable(f"OCR failed on page {number} ({type(error).__name__}: {error})") from error
+        except Exception as error:  # whatever a task raised, this file fails alone
+            raise DocumentUnreadable(f"OCR failed on page {task.number} ({type(error).__name__}: {error})") from error
 
 
 @contextmanager
@@ -295,7 +331,5 @@ def spooled(data: bytes, suffix: str) -> Iterator[str]:
             file.write(data)
         yield path
     finally:
-        try:
+        with suppress(FileNotFoundError):
             os.unlink(path)
-        except FileNotFoundError:
-            pass

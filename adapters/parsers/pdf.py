@@ -23,11 +23,11 @@ from adapters.parsers.ocr import (
     PageImage,
     check_language,
     clean_ocr_text,
-    ocr_mode,
     read_page,
     shared_workers,
     spooled,
 )
+from adapters.parsers.options import DEFAULT_OPTIONS, ocr_mode
 from adapters.parsers.progress import ProgressReporter
 from adapters.parsers.sniff import mismatch, sniff
 from adapters.parsers.tables import page_text
@@ -45,7 +45,7 @@ class PdfParser:
         self._workers = workers
 
     def parse(
-        self, filename: str, data: bytes, options: ParseOptions = ParseOptions(), progress: PageProgress | None = None
+        self, filename: str, data: bytes, options: ParseOptions = DEFAULT_OPTIONS, progress: PageProgress | None = None
     ) -> ParsedDocument:
         mode = ocr_mode(options)
         if sniff(data) != "pdf":
@@ -60,44 +60,36 @@ class PdfParser:
     def _read(
         self, pdf: PDF, data: bytes, mode: str, options: ParseOptions, progress: ProgressReporter
     ) -> ParsedDocument:
-        number = 0
-        try:
+        with _reading_page(None):
             pdf_pages = pdf.pages
-            progress.total = len(pdf_pages)
-            if not pdf_pages:
-                raise DocumentUnreadable("the PDF has no pages")
-            pages: dict[int, ParsedPage] = {}
-            scans_not_read = 0
-            with ExitStack() as temporary, OcrBatch(self._workers or shared_workers()) as batch:
-                spooled_path: str | None = None
-                lang = options.tesseract_lang
-                for number, page in enumerate(pdf_pages, start=1):
+        if not pdf_pages:
+            raise DocumentUnreadable("the PDF has no pages")
+        progress.total = len(pdf_pages)
+        pages: dict[int, ParsedPage] = {}
+        scans_not_read = 0
+        with ExitStack() as temporary, OcrBatch(self._workers or shared_workers()) as batch:
+            spooled_path: str | None = None
+            for number, page in enumerate(pdf_pages, start=1):
+                with _reading_page(number):
                     scanned = mode != "tesseract" and _is_scan(page)
-                    if mode == "tesseract" or (mode == "auto" and scanned):
-                        if spooled_path is None:  # the first page to OCR: check the language, share the file
-                            lang = check_language(options.tesseract_lang)
-                            spooled_path = temporary.enter_context(spooled(data, ".pdf"))
-                        batch.submit(number, read_page, PageImage(spooled_path, "pdf", number - 1, lang))
-                    else:
-                        scans_not_read += scanned
+                if mode == "tesseract" or (mode == "auto" and scanned):
+                    if spooled_path is None:  # the first page to OCR: check the language, share the file
+                        lang = check_language(options.tesseract_lang)
+                        spooled_path = temporary.enter_context(spooled(data, ".pdf"))
+                    batch.submit(number, read_page, PageImage(spooled_path, "pdf", number - 1, lang))
+                else:
+                    scans_not_read += scanned
+                    with _reading_page(number):
                         text, tables = page_text(page)
-                        pages[number] = ParsedPage(number, text, tables)
-                        progress.page_done()
-                    page.close()  # pdfplumber caches every parsed object of a page until closed
-                    for ocr_number, text in batch.completed():
-                        pages[ocr_number] = ParsedPage(ocr_number, clean_ocr_text(text), ocr=True)
-                        progress.page_done()
-                number = 0
-                for ocr_number, text in batch.remaining():
+                    pages[number] = ParsedPage(number, text, tables)
+                    progress.page_done()
+                page.close()  # pdfplumber caches every parsed object of a page until closed
+                for ocr_number, text in batch.completed():
                     pages[ocr_number] = ParsedPage(ocr_number, clean_ocr_text(text), ocr=True)
                     progress.page_done()
-        except DocumentUnreadable:
-            raise
-        except Exception as error:  # noqa: BLE001 - pdfminer raises many ad-hoc types on damaged files
-            where = f" at page {number}" if number else ""
-            raise DocumentUnreadable(
-                f"the PDF is corrupt or truncated and could not be read{where} ({type(error).__name__}: {error})"
-            ) from error
+            for ocr_number, text in batch.remaining():
+                pages[ocr_number] = ParsedPage(ocr_number, clean_ocr_text(text), ocr=True)
+                progress.page_done()
         parsed = tuple(pages[number] for number in sorted(pages))
         if not any(page.text for page in parsed):
             if scans_not_read:
@@ -107,6 +99,21 @@ class PdfParser:
                 )
             raise DocumentUnreadable("the PDF holds no text (no text layer, and OCR found none)")
         return ParsedDocument(type="pdf", pages=parsed)
+
+
+@contextmanager
+def _reading_page(number: int | None) -> Iterator[None]:
+    """pdfminer's errors on a damaged page become DocumentUnreadable; only pdfplumber calls go in here, so an
+    error of the progress callback or of OCR is not mistaken for a corrupt file."""
+    try:
+        yield
+    except DocumentUnreadable:
+        raise
+    except Exception as error:  # pdfminer raises many ad-hoc types on damaged files
+        where = f" at page {number}" if number else ""
+        raise DocumentUnreadable(
+            f"the PDF is corrupt or truncated and could not be read{where} ({type(error).__name__}: {error})"
+        ) from error
 
 
 @contextmanager
@@ -122,9 +129,13 @@ def _open(data: bytes) -> Iterator[PDF]:
             raise DocumentUnreadable(f"the PDF is encrypted with a method Parley cannot read ({error})") from error
         if isinstance(error, PDFSyntaxError):
             raise DocumentUnreadable(f"the PDF is corrupt or truncated ({error})") from error
-        raise DocumentUnreadable(f"the PDF is corrupt and could not be opened ({type(error).__name__}: {error})") from error
-    except Exception as error:  # noqa: BLE001 - pdfminer raises many ad-hoc types on damaged files
-        raise DocumentUnreadable(f"the PDF is corrupt and could not be opened ({type(error).__name__}: {error})") from error
+        raise DocumentUnreadable(
+            f"the PDF is corrupt or truncated and could not be opened ({type(error).__name__}: {error})"
+        ) from error
+    except Exception as error:  # pdfminer raises many ad-hoc types on damaged files
+        raise DocumentUnreadable(
+            f"the PDF is corrupt or truncated and could not be opened ({type(error).__name__}: {error})"
+        ) from error
     with pdf:
         yield pdf
 

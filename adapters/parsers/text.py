@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from adapters.parsers.options import DEFAULT_OPTIONS
 from adapters.parsers.progress import ProgressReporter
 from adapters.parsers.sniff import is_binary, mismatch
 from domain.errors import DocumentUnreadable
@@ -14,7 +15,7 @@ class TextParser:
     """Refuses binary files (a PDF or an image renamed .txt) instead of ingesting their bytes as text."""
 
     def parse(
-        self, filename: str, data: bytes, options: ParseOptions = ParseOptions(), progress: PageProgress | None = None
+        self, filename: str, data: bytes, options: ParseOptions = DEFAULT_OPTIONS, progress: PageProgress | None = None
     ) -> ParsedDocument:
         if is_binary(data):
             raise mismatch(filename, data, "text")

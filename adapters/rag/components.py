@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 from haystack import Document, component
+from haystack.components.joiners import DocumentJoiner
 from haystack.dataclasses import ChatMessage
 
+from adapters.rag.disfluency import repair
 from domain.answering import DECLINE
 from domain.chunking import split_sentences
 from domain.ports import VectorIndex
@@ -73,6 +75,57 @@ def _terms(text: str) -> list[str]:
     return [word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS]
 
 
+_NEGATIONS = frozenset({"not", "never", "no", "none", "neither", "nor", "without"})
+_TIME_QUESTION = re.compile(r"\b(when|what year|which year|what century|what decade|what date|what month)\b", re.I)
+_COUNT_QUESTION = re.compile(
+    r"\bhow (many|much|long|far|old|large|big|high|tall|often)\b|\bwhat (percentage|percent|number|amount)\b", re.I
+)
+_PERSON_QUESTION = re.compile(r"\b(who|whom|whose)\b", re.I)
+_PLACE_QUESTION = re.compile(r"\bwhere\b", re.I)
+_TIME = re.compile(
+    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th) century|january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|bc|ad|centur(y|ies)|decade)\b",
+    re.I,
+)
+_COUNT = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b", re.I)
+_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+")
+
+
+def _answer_type(question: str) -> str | None:
+    """The kind of answer a question asks for, when its wording says so."""
+    if _TIME_QUESTION.search(question):
+        return "time"
+    if _COUNT_QUESTION.search(question):
+        return "count"
+    if _PERSON_QUESTION.search(question):
+        return "name"
+    if _PLACE_QUESTION.search(question):
+        return "name"
+    return None
+
+
+def _has_answer_type(kind: str, sentence: str, question_terms: set[str]) -> bool:
+    if kind == "time":
+        return bool(_TIME.search(sentence))
+    if kind == "count":
+        return bool(_COUNT.search(sentence))
+    return any(name.lower() not in question_terms for name in _NAME.findall(sentence))
+
+
+@component
+class QuestionRepairer:
+    """Rebuilds a disfluent question from its correction ("when was or actually where was X" -> "where was X").
+
+    Usage::
+
+        QuestionRepairer().run(question="Who or rather when was it built?")["question"]  # "when was it built?"
+    """
+
+    @component.output_types(question=str)
+    def run(self, question: str) -> dict[str, Any]:
+        return {"question": repair(question)}
+
+
 @component
 class QueryEmbedder:
     """Embeds the question with the collection's embedder.
@@ -90,37 +143,76 @@ class QueryEmbedder:
         return {"embedding": self.embedder.embed([text])[0].tolist()}
 
 
+CANDIDATES = 50  # each retriever's pool before fusion
+
+
 @component
-class ChunkRetriever:
-    """Dense retrieval of a collection's chunks from the vector index, hydrated from the read models.
+class HybridRetriever:
+    """Dense (vector index) and lexical (BM25 over the read models) retrieval of a collection's chunks, fused.
+
+    ``fusion="score"`` min-max normalises each retriever's top 50 and adds them, weighted (``weight`` is the
+    dense share); ``fusion="rrf"`` is reciprocal rank fusion. The fused list is cut to ``top_k`` chunks, widened
+    until it spans ``min_documents`` distinct documents when the collection has them, and hydrated from the
+    read models.
 
     Usage::
 
-        ChunkRetriever(index, read_models).run(query_embedding=vec, collection_id=cid, top_k=5)["documents"]
+        retriever = HybridRetriever(index, read_models)
+        retriever.run(query="who?", query_embedding=vec, collection_id=cid, top_k=5)["documents"]
     """
 
     def __init__(self, index: VectorIndex, read_models: ReadModels) -> None:
         self.index = index
         self.read_models = read_models
+        self._joiners = {
+            "score": DocumentJoiner(join_mode="merge", sort_by_score=True),
+            "rrf": DocumentJoiner(join_mode="reciprocal_rank_fusion", sort_by_score=True),
+        }
 
     @component.output_types(documents=list[Document], retrieval_time=float)
     def run(
-        self, query_embedding: list[float], collection_id: str, top_k: int = 10, min_score: float | None = None
+        self,
+        query: str,
+        query_embedding: list[float],
+        collection_id: str,
+        top_k: int = 10,
+        min_score: float | None = None,
+        mode: str = "hybrid",
+        fusion: str = "score",
+        weight: float = 0.5,
+        min_documents: int = 5,
     ) -> dict[str, Any]:
         started = time.perf_counter()
-        hits = self.index.query(collection_id, query_embedding, top_k)
+        lists: list[list[Document]] = []
+        weights: list[float] = []
+        if mode in ("hybrid", "dense"):
+            hits = self.index.query(collection_id, query_embedding, CANDIDATES)
+            lists.append(_normalised([(h.document_id, h.ordinal, h.score) for h in hits], fusion == "score"))
+            weights.append(weight)
+        if mode in ("hybrid", "bm25"):
+            hits_bm25 = self.read_models.bm25(collection_id, list(dict.fromkeys(_terms(query))), CANDIDATES)
+            lists.append(_normalised(hits_bm25, fusion == "score"))
+            weights.append(1.0 - weight if mode == "hybrid" else 1.0)
+        if len(lists) == 1:
+            fused = lists[0]
+        else:
+            joiner = self._joiners[fusion]
+            joiner.weights = weights
+            fused = joiner.run(documents=lists)["documents"]
         if min_score is not None:
-            hits = [hit for hit in hits if hit.score >= min_score]
-        rows = self.read_models.chunks_by_position([(hit.document_id, hit.ordinal) for hit in hits])
+            fused = [document for document in fused if (document.score or 0.0) >= min_score]
+        chosen = _widen_to_documents(fused, top_k, min_documents)
+        rows = self.read_models.chunks_by_position([(d.meta["document_id"], d.meta["ordinal"]) for d in chosen])
         documents = []
-        for hit in hits:
-            row = rows.get((hit.document_id, hit.ordinal))
+        for candidate in chosen:
+            row = rows.get((candidate.meta["document_id"], candidate.meta["ordinal"]))
             if row is None:
                 continue  # removed from the read models after the index answered
             documents.append(
                 Document(
+                    id=candidate.id,
                     content=row["text"],
-                    score=hit.score,
+                    score=candidate.score,
                     meta={
                         "collection_id": row["collection_id"],
                         "document_id": row["document_id"],
@@ -132,6 +224,36 @@ class ChunkRetriever:
                 )
             )
         return {"documents": documents, "retrieval_time": time.perf_counter() - started}
+
+
+def _normalised(hits: list[tuple[str, int, float]], min_max: bool) -> list[Document]:
+    """Hits as bare Documents (id = document:ordinal), scores min-max scaled to 0..1 when asked."""
+    if not hits:
+        return []
+    scores = [score for _, _, score in hits]
+    low, high = min(scores), max(scores)
+    span = high - low
+    return [
+        Document(
+            id=f"{document_id}:{ordinal}",
+            score=((score - low) / span if span > 0 else 1.0) if min_max else score,
+            meta={"document_id": document_id, "ordinal": ordinal},
+        )
+        for document_id, ordinal, score in hits
+    ]
+
+
+def _widen_to_documents(ranked: list[Document], top_k: int, min_documents: int) -> list[Document]:
+    """The first ``top_k`` chunks, plus the next best chunks of unseen documents until ``min_documents``."""
+    chosen = ranked[:top_k]
+    seen = {document.meta["document_id"] for document in chosen}
+    for document in ranked[top_k:]:
+        if len(seen) >= min_documents:
+            break
+        if document.meta["document_id"] not in seen:
+            chosen.append(document)
+            seen.add(document.meta["document_id"])
+    return chosen
 
 
 @component
@@ -152,10 +274,21 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, embedder: Any, threshold: float = 0.45, second_ratio: float = 0.9) -> None:
+    def __init__(
+        self,
+        embedder: Any,
+        threshold: float = 0.43,
+        second_ratio: float = 0.9,
+        type_bonus: float = 0.08,
+        salient_penalty: float = 0.1,
+        negation_penalty: float = 0.2,
+    ) -> None:
         self.embedder = embedder
+        self.salient_penalty = salient_penalty
+        self.negation_penalty = negation_penalty
         self.threshold = threshold
         self.second_ratio = second_ratio
+        self.type_bonus = type_bonus
 
     @component.output_types(replies=list[ChatMessage])
     def run(
@@ -179,13 +312,16 @@ class ExtractiveGenerator:
         scores = self._score(question, np.asarray(question_embedding, dtype=np.float32), candidates)
         order = sorted(range(len(candidates)), key=lambda i: -scores[i])
         best = order[0] if order else None
-        if best is None or scores[best] < self.threshold:
+        best_score = scores[best] if best is not None else 0.0
+        confidence = best_score - self._doubt(question, candidates[best][1]) if best is not None else 0.0
+        if best is None or confidence < self.threshold:
             closest = documents[0].meta
             text = (
                 f"{DECLINE} The closest passage is in {closest.get('document_name')}"
                 f" (page {closest.get('pages')}) [1], but it does not answer the question."
             )
-            return {"replies": [ChatMessage.from_assistant(text, meta={"sentences": []})]}
+            meta = {"sentences": [], "best_score": best_score, "confidence": confidence}
+            return {"replies": [ChatMessage.from_assistant(text, meta=meta)]}
         chosen = [best]
         for other in order[1:3]:
             if scores[other] >= self.second_ratio * scores[best] and candidates[other][1] != candidates[best][1]:
@@ -193,8 +329,23 @@ class ExtractiveGenerator:
                 break
         chosen.sort(key=lambda i: (candidates[i][0], i))  # keep document order for readability
         text = " ".join(f"{candidates[i][1].strip()} [{candidates[i][0] + 1}]" for i in chosen)
-        meta = {"sentences": [{"chunk": candidates[i][0], "score": round(scores[i], 4)} for i in chosen]}
+        meta = {
+            "sentences": [{"chunk": candidates[i][0], "score": round(scores[i], 4)} for i in chosen],
+            "best_score": best_score,
+            "confidence": confidence,
+        }
         return {"replies": [ChatMessage.from_assistant(text, meta=meta)]}
+
+    def _doubt(self, question: str, sentence: str) -> float:
+        """How much to distrust the best sentence: the question names things it does not mention (numbers,
+        names), or asks about a negation the sentence does not make. Both are how an unanswerable question
+        differs from an answerable one about the same passage."""
+        lowered = sentence.lower()
+        words = question.split()
+        salient = [w for i, w in enumerate(words) if w[:1].isdigit() or (i > 0 and w[:1].isupper())]
+        missing = sum(1 for word in salient if word.lower() not in lowered)
+        negated = bool(_NEGATIONS & {w.lower() for w in words}) and not (_NEGATIONS & set(_WORD.findall(lowered)))
+        return self.salient_penalty * min(missing, 2) + self.negation_penalty * negated
 
     def _score(self, question: str, query: np.ndarray, candidates: list[tuple[int, str]]) -> list[float]:
         if not candidates:
@@ -207,8 +358,12 @@ class ExtractiveGenerator:
         question_terms = set(_terms(question))
         idf = {term: math.log(1 + total / (1 + document_frequency[term])) for term in question_terms}
         weight = sum(idf.values()) or 1.0
+        wants = _answer_type(question)
         scores = []
         for index, terms in enumerate(sentence_terms):
             overlap = sum(idf[term] for term in question_terms & terms) / weight
-            scores.append(float(0.6 * dense[index] + 0.4 * overlap))
+            sentence = candidates[index][1]
+            cue = self.type_bonus if wants and _has_answer_type(wants, sentence, question_terms) else 0.0
+            novelty = 0.0 if terms - question_terms else -self.type_bonus  # restates the question, adds nothing
+            scores.append(float(0.6 * dense[index] + 0.4 * overlap + cue + novelty))
         return scores

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from haystack import Document, Pipeline
 from haystack.components.builders import ChatPromptBuilder
 from haystack.dataclasses import ChatMessage
 
-from adapters.rag.components import ChunkRetriever, ExtractiveGenerator, QueryEmbedder
+from adapters.rag.components import ExtractiveGenerator, HybridRetriever, QueryEmbedder, QuestionRepairer
 from domain.answering import Answer, AnswerRequest
 from domain.errors import InvalidCommand
 from domain.events import Reference
@@ -56,17 +56,21 @@ class HaystackAnswerer:
             "llm_only": self._llm_only_pipeline(),
         }
 
+    def generators(self) -> list[ExtractiveGenerator]:
+        return [cast(ExtractiveGenerator, pipeline.get_component("llm")) for pipeline in self._pipelines.values()]
+
     def models(self) -> list[str]:
         return [ExtractiveGenerator.name]
 
     def _rag_pipeline(self, embedder: Any, index: VectorIndex, read_models: ReadModels) -> Pipeline:
         pipeline = Pipeline()
+        pipeline.add_component("repairer", QuestionRepairer())
         pipeline.add_component("query_embedder", QueryEmbedder(embedder))
-        pipeline.add_component("retriever", ChunkRetriever(index, read_models))
+        pipeline.add_component("retriever", HybridRetriever(index, read_models))
         pipeline.add_component("prompt_builder", ChatPromptBuilder(PROMPT_TEMPLATE, required_variables=["question"]))
         pipeline.add_component("llm", ExtractiveGenerator(embedder))
+        pipeline.connect("repairer.question", "llm.question")
         pipeline.connect("query_embedder.embedding", "retriever.query_embedding")
-        pipeline.connect("query_embedder.embedding", "llm.question_embedding")
         pipeline.connect("retriever.documents", "prompt_builder.documents")
         pipeline.connect("retriever.documents", "llm.documents")
         pipeline.connect("prompt_builder.prompt", "llm.messages")
@@ -94,14 +98,21 @@ class HaystackAnswerer:
             "prompt_query": request.prompt_query,
             "question": request.question,
         }
-        data: dict[str, Any] = {"prompt_builder": prompt_inputs, "llm": {"question": request.question}}
+        data: dict[str, Any] = {"prompt_builder": prompt_inputs}
         if mode == "rag":
+            data["repairer"] = {"question": request.question}
             data["query_embedder"] = {"text": request.question}
             data["retriever"] = {
+                "query": request.question,
                 "collection_id": request.collection_id,
                 "top_k": request.rag_max_chunks,
                 "min_score": request.rag_min_chunk_score,
+                "mode": request.retrieval,
+                "fusion": request.fusion,
+                "weight": request.fusion_weight,
             }
+        else:
+            data["llm"] = {"question": request.question}
         started = time.perf_counter()
         result = self._pipelines[mode].run(data, include_outputs_from={"prompt_builder", "retriever"})
         elapsed = time.perf_counter() - started
@@ -118,6 +129,8 @@ class HaystackAnswerer:
             "output_tokens": len(self.tokenizer.token_spans(text)),
             "response_time": round(elapsed, 4),
             "retrieval_time": round(result.get("retriever", {}).get("retrieval_time", 0.0), 4),
+            "best_sentence_score": round(float(reply.meta.get("best_score", 0.0)), 4),
+            "confidence": round(float(reply.meta.get("confidence", 0.0)), 4),
         }
         return Answer(
             text=text,

@@ -9,7 +9,10 @@ kept only as a safety net for writers in other processes.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -58,16 +61,17 @@ class SQLiteEventStore:
         self._write_lock = threading.Lock()
         self._appended = threading.Condition()
         self._closed = False
+        self._scratch: str | None = None
         if self.path == ":memory:":
-            # One shared in-memory database for every thread of this store.
-            self.path = f"file:parley-{id(self)}?mode=memory&cache=shared"
+            # A throwaway store lives in a temporary file: SQLite's shared-cache in-memory databases lock whole
+            # tables and fail concurrent writers at once instead of letting them wait.
+            self._scratch = tempfile.mkdtemp(prefix="parley-events-")
+            self.path = os.path.join(self._scratch, "events.sqlite3")
         self._keepalive = self._connect()
         self._keepalive.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, uri=self.path.startswith("file:"), isolation_level=None, timeout=30, check_same_thread=False
-        )
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
@@ -181,6 +185,8 @@ class SQLiteEventStore:
         with self._appended:
             self._appended.notify_all()
         self._keepalive.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 class SQLiteSubscription:

@@ -22,15 +22,11 @@ class SQLiteReadStore:
         self.path = str(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        if self.path == ":memory:":
-            self.path = f"file:parley-read-{id(self)}?mode=memory&cache=shared"
         self._keepalive = self._connect()
         self._keepalive.executescript(_CHECKPOINTS + ";\n" + schema)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, uri=self.path.startswith("file:"), isolation_level=None, timeout=30, check_same_thread=False
-        )
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=OFF")

