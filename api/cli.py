@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -36,6 +39,59 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def ingest(args: argparse.Namespace) -> int:
+    """Upload files into a collection (created when missing) and follow the ingestion job with a progress bar."""
+    import httpx
+    from tqdm import tqdm
+
+    files = [path for given in args.paths for path in _files(Path(given))]
+    if not files:
+        print("no files to ingest", file=sys.stderr)
+        return 2
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    with httpx.Client(base_url=f"{args.url.rstrip('/')}/api/v1", headers=headers, timeout=120) as client:
+        collections = _ok(client.get("/collections", params={"limit": 10_000}))
+        found = [c for c in collections if c["name"] == args.collection]
+        if found:
+            collection_id = found[0]["id"]
+        else:
+            body = {"name": args.collection, "description": ""}
+            collection_id = _ok(client.post("/collections", json=body))["id"]
+        upload_ids = []
+        for path in tqdm(files, desc="upload", unit="file"):
+            with path.open("rb") as handle:
+                upload_ids.append(_ok(client.put("/uploads", files={"file": (path.name, handle)}))["id"])
+        job = _ok(client.post(f"/uploads/{','.join(upload_ids)}/ingest/job", params={"collection_id": collection_id}))
+        with tqdm(total=100, desc="ingest", unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}]") as bar:
+            while True:
+                bar.update(round(job["progress"] * 100 - bar.n, 1))
+                if job["overall_status"] != "in progress":
+                    break
+                time.sleep(0.5)
+                job = _ok(client.get(f"/jobs/{job['id']}"))
+    for line in job["errors"]:
+        print(f"failed: {line}", file=sys.stderr)
+    done = len(files) - len(job["errors"])
+    print(f"{done} of {len(files)} files ingested into {args.collection!r} ({collection_id}): {job['overall_status']}")
+    return 0 if job["overall_status"] == "completed" else 1
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [path]
+
+
+def _ok(response: Any) -> Any:
+    if response.status_code >= 400:
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        raise SystemExit(f"error {response.status_code}: {message}")
+    return response.json() if response.content else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parley", description="Event-sourced RAG chat server (h2oGPTe REST API v1)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--data-dir", type=Path, default=None, help="data directory (PARLEY_DATA_DIR, ./data)")
     serve_parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve_parser.set_defaults(run=serve)
+    ingest_parser = commands.add_parser("ingest", help="ingest files into a collection of a running server")
+    ingest_parser.add_argument("paths", nargs="+", help="files or folders to ingest")
+    ingest_parser.add_argument("--collection", required=True, help="collection name (created when missing)")
+    ingest_parser.add_argument("--url", default=os.environ.get("PARLEY_URL", "http://127.0.0.1:8000"))
+    ingest_parser.add_argument("--api-key", default=os.environ.get("PARLEY_API_KEY"), help="or PARLEY_API_KEY")
+    ingest_parser.set_defaults(run=ingest)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     result: int = args.run(args)

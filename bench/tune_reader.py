@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from tqdm import tqdm
 
 from api.bootstrap import Parley, bootstrap
@@ -103,7 +104,7 @@ def retrieval_figures(results: list[dict]) -> str:
 def decline_sweep(results: list[dict]) -> None:
     answerable = [r for r in results if r["query"]["answerable"]]
     unanswerable = [r for r in results if not r["query"]["answerable"]]
-    for threshold in [x / 100 for x in range(30, 60, 2)]:
+    for threshold in [x / 100 for x in range(60, 90, 2)]:
         answered = [r for r in answerable if (r["best"] or 0) >= threshold]
         contained = sum(contains_span(r["text"], r["query"]["answers"]) for r in answered) / max(len(answered), 1)
         answered_share = len(answered) / max(len(answerable), 1)
@@ -128,7 +129,7 @@ def main() -> None:
         if args.limit:
             queries = queries[: args.limit]
         for generator in parley.answerer.generators():
-            generator.threshold = -1.0  # answer everything; the sweep below applies thresholds afterwards
+            generator.weights = msgspec.structs.replace(generator.weights, threshold=-9.0)  # the sweep decides
         for mode in args.modes.split(","):
             results = answer_all(parley, collection_id, queries, retrieval=mode)
             print(f"{mode:<8} {retrieval_figures(results)}")

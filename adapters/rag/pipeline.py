@@ -69,7 +69,8 @@ class HaystackAnswerer:
         pipeline.add_component("retriever", HybridRetriever(index, read_models))
         pipeline.add_component("prompt_builder", ChatPromptBuilder(PROMPT_TEMPLATE, required_variables=["question"]))
         pipeline.add_component("llm", ExtractiveGenerator(embedder))
-        pipeline.connect("repairer.question", "llm.question")
+        pipeline.connect("repairer.question", "llm.repaired_question")
+        pipeline.connect("query_embedder.embedding", "llm.question_embedding")
         pipeline.connect("query_embedder.embedding", "retriever.query_embedding")
         pipeline.connect("retriever.documents", "prompt_builder.documents")
         pipeline.connect("retriever.documents", "llm.documents")
@@ -111,8 +112,7 @@ class HaystackAnswerer:
                 "fusion": request.fusion,
                 "weight": request.fusion_weight,
             }
-        else:
-            data["llm"] = {"question": request.question}
+        data["llm"] = {"question": request.question}
         started = time.perf_counter()
         result = self._pipelines[mode].run(data, include_outputs_from={"prompt_builder", "retriever"})
         elapsed = time.perf_counter() - started
