@@ -27,7 +27,7 @@ from projections import read_models
 from projections.queries import ReadModels
 from projections.read_model_projection import ReadModelProjection
 from projections.runner import ProjectionRunner, Projections
-from projections.vector_projection import VectorIndexProjection
+from projections.vector_projection import SentenceVectorProjection, VectorIndexProjection
 
 log = logging.getLogger("parley")
 
@@ -82,7 +82,7 @@ class Parley:
         """Start the projections and block until they have caught up with the log."""
         self.embedder.warm_up()
         self.projections.start()
-        self.projections.catch_up(self.events)
+        self.projections.wait_for_all(self.events.head_position())
         self.ensure_admin_key()
         self.ready.set()
 
@@ -136,6 +136,7 @@ def bootstrap(settings: Settings) -> Parley:
         [
             ProjectionRunner(events, ReadModelProjection(read_store)),
             ProjectionRunner(events, VectorIndexProjection(index, embedder, read_store)),
+            ProjectionRunner(events, SentenceVectorProjection(embedder, read_store)),
         ]
     )
     handler = CommandHandler(events)

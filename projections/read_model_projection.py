@@ -12,6 +12,7 @@ from projections import read_models
 
 class ReadModelProjection:
     name = read_models.NAME
+    serving = True
 
     def __init__(self, store: SQLiteReadStore) -> None:
         self.store = store

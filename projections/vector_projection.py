@@ -1,4 +1,6 @@
-"""VectorIndexProjection: embeds the chunks of ingested documents and keeps the vector index in step.
+"""Vector projections: the chunk index that serves search, and the sentence vectors the reader scores.
+
+VectorIndexProjection embeds the chunks of ingested documents and keeps the vector index in step.
 
 The index cannot share a transaction with the checkpoint, so its writes are idempotent upserts keyed by
 (document, chunk ordinal): applying a page twice after a crash leaves the same index (exactly-once effect).
@@ -20,6 +22,7 @@ NAME = "vector_index"
 
 class VectorIndexProjection:
     name = NAME
+    serving = True
 
     def __init__(self, index: VectorIndex, embedder: Any, checkpoints: SQLiteReadStore) -> None:
         self.index = index
@@ -30,18 +33,19 @@ class VectorIndexProjection:
         return self.checkpoints.checkpoint(self.name)
 
     def apply(self, page: Sequence[RecordedEvent]) -> None:
-        ingested = [
+        events = [
             event
             for event in (ev.decode_event(record.data) for record in page)
             if isinstance(event, ev.DocumentIngested | ev.DocumentRemoved | ev.CollectionDeleted)
         ]
-        self._embed_ahead([e for e in ingested if isinstance(e, ev.DocumentIngested)])
-        for event in ingested:
+        ingested = [event for event in events if isinstance(event, ev.DocumentIngested)]
+        # One large batch for the whole page is several times faster than a batch per document.
+        vectors = iter(self.embedder.embed([chunk.text for event in ingested for chunk in event.chunks]))
+        for event in events:
             if isinstance(event, ev.DocumentIngested):
-                vectors = self.embedder.embed([chunk.text for chunk in event.chunks])
-                self.index.upsert(
-                    event.collection_id, event.document_id, [chunk.ordinal for chunk in event.chunks], vectors
-                )
+                document_vectors = [next(vectors) for _ in event.chunks]
+                ordinals = [chunk.ordinal for chunk in event.chunks]
+                self.index.upsert(event.collection_id, event.document_id, ordinals, document_vectors)
             elif isinstance(event, ev.DocumentRemoved):
                 self.index.delete_document(event.collection_id, event.document_id)
             else:
@@ -49,16 +53,34 @@ class VectorIndexProjection:
         with self.checkpoints.transaction() as conn:
             self.checkpoints.set_checkpoint(conn, self.name, page[-1].position)
 
-    def _embed_ahead(self, documents: list[ev.DocumentIngested]) -> None:
-        """Embed every chunk and every sentence of the page in large batches (fast), filling the cache.
 
-        Sentence vectors are what the extractive reader scores at question time; computing them here keeps
-        answering free of model calls beyond the question itself.
-        """
-        texts: list[str] = []
-        for document in documents:
-            for chunk in document.chunks:
-                texts.append(chunk.text)
-                texts.extend(chunk.text[start:end] for start, end in split_sentences(chunk.text))
-        if texts:
-            self.embedder.embed(texts)
+class SentenceVectorProjection:
+    """Embeds every sentence of every ingested chunk into the embedding cache, for the extractive reader.
+
+    It runs beside the index but nobody waits for it: a document is searchable once its chunks are indexed,
+    and a sentence not embedded yet is embedded (and cached) when a question first needs it. So ingestion is
+    as fast as chunk embedding allows, and answers stay fast once this projection has caught up.
+    """
+
+    name = "sentence_vectors"
+    serving = False
+
+    def __init__(self, embedder: Any, checkpoints: SQLiteReadStore) -> None:
+        self.embedder = embedder
+        self.checkpoints = checkpoints
+
+    def checkpoint(self) -> int:
+        return self.checkpoints.checkpoint(self.name)
+
+    def apply(self, page: Sequence[RecordedEvent]) -> None:
+        sentences = [
+            chunk.text[start:end]
+            for event in (ev.decode_event(record.data) for record in page)
+            if isinstance(event, ev.DocumentIngested)
+            for chunk in event.chunks
+            for start, end in split_sentences(chunk.text)
+        ]
+        if sentences:
+            self.embedder.embed(sentences)
+        with self.checkpoints.transaction() as conn:
+            self.checkpoints.set_checkpoint(conn, self.name, page[-1].position)

@@ -1,0 +1,189 @@
+"""Disfl-QA through the API: retrieval, answers, declines and latency, with the h2ogpte client.
+
+Starts ``parley serve`` on a fresh data directory, ingests the 1,204 paragraphs (each a document ``<id>.txt``)
+with the h2ogpte REST client, asks every dev question, and prints:
+- retrieval (answerable questions, from each answer's references in score order): R@1, R@5, MRR@10 for
+  dense, BM25 and hybrid;
+- answers: the share of answered answerable questions whose answer contains a gold span, and the share answered;
+- declines: balanced accuracy over answerable and unanswerable questions;
+- latency of ``get_completion`` (rag) for 1 and 8 concurrent clients, beside the bare pipeline (embed, dense and
+  BM25 search, fusion, sentence selection) timed in-process on the same data afterwards, as a ratio.
+
+``python -m bench.disflqa_bench [--limit N] [--data DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import h2ogpte.rest_sync as rest
+from tqdm import tqdm
+
+from api.bootstrap import bootstrap
+from api.settings import Settings
+from bench.metrics import (
+    RetrievalScore,
+    contains_span,
+    is_decline,
+    latency_row,
+    load_corpus,
+    load_queries,
+    percentile,
+    ranked_documents,
+)
+from domain.answering import AnswerRequest
+from tests.server import ADMIN_KEY, ServerProcess
+
+SESSION_BATCH = 100  # questions per chat session (a session is a conversation, not a benchmark log)
+
+
+def ingest(api: rest.ApiClient) -> str:
+    collections, ingestion, jobs = rest.CollectionsApi(api), rest.DocumentIngestionApi(api), rest.JobsApi(api)
+    collection = collections.create_collection(rest.CollectionCreateRequest(name="disflqa", description="dev"))
+    corpus = load_corpus()
+    started = time.perf_counter()
+    ids = [ingestion.upload_file(file=(f"{p['id']}.txt", p["text"].encode())).id for p in tqdm(corpus, desc="upload")]
+    job = ingestion.create_ingest_upload_job(ids, collection_id=collection.id)
+    with tqdm(total=100, desc="ingest", unit="%") as bar:
+        while job.overall_status == "in progress":
+            time.sleep(0.5)
+            job = jobs.get_job(job.id)
+            bar.update(round(job.progress * 100 - bar.n, 1))
+    elapsed = time.perf_counter() - started
+    assert job.overall_status == "completed" and not job.errors, job
+    print(f"ingested {len(ids)} documents through the API in {elapsed:.1f} s ({len(ids) / elapsed:.1f} docs/s)")
+    return str(collection.id)
+
+
+def ask_all(api: rest.ApiClient, collection_id: str, queries: list[dict[str, Any]], retrieval: str) -> list[dict]:
+    chat = rest.ChatApi(api)
+    results = []
+    session = None
+    for index, query in enumerate(tqdm(queries, desc=retrieval)):
+        if index % SESSION_BATCH == 0:
+            session = chat.create_chat_session(collection_id=collection_id)
+        assert session is not None
+        request = rest.ChatCompletionRequest(
+            message=str(query["question"]),
+            rag_config={"rag_type": "rag", "retrieval": retrieval, "rag_max_chunks": 10},
+            include_chat_history="false",
+        )
+        started = time.perf_counter()
+        answer = chat.get_completion(session.id, request)
+        seconds = time.perf_counter() - started
+        references = chat.get_message_references(answer.message_id)
+        results.append(
+            {
+                "query": query,
+                "text": answer.body,
+                "documents": ranked_documents([r.document_name for r in references]),
+                "seconds": seconds,
+            }
+        )
+    return results
+
+
+def concurrent_latency(server: ServerProcess, collection_id: str, queries: list[dict[str, Any]], clients: int) -> list:
+    seconds: list[float] = []
+    lock = threading.Lock()
+
+    def worker(part: list[dict[str, Any]]) -> None:
+        api = rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
+        chat = rest.ChatApi(api)
+        session = chat.create_chat_session(collection_id=collection_id)
+        for query in part:
+            request = rest.ChatCompletionRequest(message=str(query["question"]), include_chat_history="false")
+            started = time.perf_counter()
+            chat.get_completion(session.id, request)
+            with lock:
+                seconds.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=worker, args=(queries[i::clients],)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seconds
+
+
+def bare_pipeline(data_dir: Path, collection_id: str, queries: list[dict[str, Any]]) -> list[float]:
+    parley = bootstrap(Settings(data_dir=data_dir, admin_api_key=ADMIN_KEY))
+    parley.start()
+    try:
+        seconds = []
+        for query in tqdm(queries, desc="bare pipeline"):
+            request = AnswerRequest(
+                question=str(query["question"]), collection_id=collection_id, rag_type="rag", llm="extractive"
+            )
+            started = time.perf_counter()
+            parley.answerer.answer(request)
+            seconds.append(time.perf_counter() - started)
+        return seconds
+    finally:
+        parley.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    parser.add_argument("--data", type=Path, default=None, help="data directory (default: a fresh temporary one)")
+    args = parser.parse_args()
+    data_dir = args.data or Path(tempfile.mkdtemp(prefix="parley-disflqa-")) / "data"
+    queries = load_queries()[: args.limit or None]
+    answerable = [q for q in queries if q["answerable"]]
+    server = ServerProcess(data_dir).start()
+    try:
+        api = rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
+        collection_id = ingest(api)
+        # Restart: the server answers only once every projection (sentence vectors included) has caught up.
+        server.stop()
+        started = time.perf_counter()
+        server.start(timeout=1800)
+        print(f"restarted and caught up in {time.perf_counter() - started:.1f} s")
+        by_mode = {}
+        for mode in ("dense", "bm25"):
+            by_mode[mode] = ask_all(api, collection_id, answerable, mode)
+        by_mode["hybrid"] = ask_all(api, collection_id, queries, "hybrid")
+        eight = concurrent_latency(server, collection_id, queries[:400], clients=8)
+    finally:
+        server.stop()
+    bare = bare_pipeline(data_dir, collection_id, queries[:400])
+
+    print(f"\nDisfl-QA dev, {len(answerable)} answerable + {len(queries) - len(answerable)} unanswerable questions")
+    print(f"machine: {platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores")
+    print("\nretrieval (answerable, document level, from the answer's references):")
+    for mode, results in by_mode.items():
+        score = RetrievalScore()
+        for result in results:
+            if result["query"]["answerable"]:
+                score.add(result["documents"], str(result["query"]["doc"]))
+        print(f"  {mode:<7} {score.row()}")
+    hybrid = by_mode["hybrid"]
+    asked = [r for r in hybrid if r["query"]["answerable"]]
+    answered = [r for r in asked if not is_decline(r["text"])]
+    contained = sum(contains_span(r["text"], r["query"]["answers"]) for r in answered) / max(len(answered), 1)
+    unanswerable = [r for r in hybrid if not r["query"]["answerable"]]
+    declined = sum(is_decline(r["text"]) for r in unanswerable) / max(len(unanswerable), 1)
+    answered_share = len(answered) / max(len(asked), 1)
+    print("\nanswers (hybrid):")
+    print(f"  answered {answered_share:.3f} of answerable; {contained:.3f} of those contain a gold span")
+    print(f"  declined {declined:.3f} of unanswerable; balanced accuracy {(answered_share + declined) / 2:.3f}")
+    one = [r["seconds"] for r in hybrid]
+    print("\nlatency of get_completion (rag, hybrid):")
+    print("  " + latency_row("bare pipeline (in-process)", bare))
+    print("  " + latency_row("API, 1 client", one))
+    print("  " + latency_row("API, 8 concurrent clients", eight))
+    ratio = percentile(one, 0.5) / percentile(bare, 0.5)
+    print(f"  API p50 / bare p50 = {ratio:.2f}x; 8-client throughput {len(eight) / sum(eight) * 8:.1f} req/s")
+    print(f"  mean bare {statistics.fmean(bare) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
