@@ -133,7 +133,9 @@ def bare_pipeline(data_dir: Path, collection_id: str, queries: list[dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
-    parser.add_argument("--data", type=Path, default=None, help="data directory (default: a fresh temporary one)")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="data directory, reused when an earlier run ingested it (default: new)"
+    )
     args = parser.parse_args()
     data_dir = args.data or Path(tempfile.mkdtemp(prefix="parley-disflqa-")) / "data"
     queries = load_queries()[: args.limit or None]
@@ -141,12 +143,16 @@ def main() -> None:
     server = ServerProcess(data_dir).start()
     try:
         api = rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
-        collection_id = ingest(api)
-        # Restart: the server answers only once every projection (sentence vectors included) has caught up.
-        server.stop()
-        started = time.perf_counter()
-        server.start(timeout=1800)
-        print(f"restarted and caught up in {time.perf_counter() - started:.1f} s")
+        existing = [c for c in rest.CollectionsApi(api).list_collections(limit=1000) if c.name == "disflqa"]
+        if existing and args.data is not None:
+            collection_id = str(existing[0].id)  # --data names a directory ingested by an earlier run
+        else:
+            collection_id = ingest(api)
+            # Restart: the server answers only once every projection (sentence vectors too) has caught up.
+            server.stop()
+            started = time.perf_counter()
+            server.start(timeout=1800)
+            print(f"restarted and caught up in {time.perf_counter() - started:.1f} s")
         by_mode = {}
         for mode in ("dense", "bm25"):
             by_mode[mode] = ask_all(api, collection_id, answerable, mode)

@@ -34,5 +34,5 @@ def test_ingest_command_creates_the_collection_and_reports_failures(
 def test_ingest_command_without_a_key_says_why(server: ServerProcess, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x")
     command = [sys.executable, "-m", "api.cli", "ingest", str(tmp_path / "a.txt"), "--collection", "c"]
-    done = subprocess.run(command + ["--url", server.base_url], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([*command, "--url", server.base_url], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "error 401" in done.stderr
