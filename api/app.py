@@ -59,8 +59,11 @@ def parley_error(_: Request[Any, Any, Any], error: errors.ParleyError) -> Respon
     return _error(status_for(error), error.message, type(error).__name__)
 
 
-def http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
+def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
     message = error.detail
+    if error.status_code == 413:
+        limit = request.app.state.parley.settings.max_upload_mb
+        message = f"the request body is larger than the {limit:g} MB upload limit (PARLEY_MAX_UPLOAD_MB)"
     extra = error.extra
     if isinstance(extra, list) and extra:
         message = f"{message}: " + "; ".join(_field_problem(item) for item in extra if isinstance(item, dict))

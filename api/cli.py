@@ -11,8 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.environment import OFFLINE_ENVIRONMENT
+
 
 def serve(args: argparse.Namespace) -> int:
+    # Before Haystack is imported: it decides on telemetry at import time.
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
     import uvicorn
 
     from api.app import create_app

@@ -23,8 +23,9 @@ from domain.ports import ParsedPage, Tokenizer
 PAGE_SEPARATOR = "\n\n"
 
 # A sentence ends at . ! or ? followed by space and an upper-case letter, digit, quote or bracket; or at a
-# blank line. Deliberately simple: it errs towards longer sentences, never splits inside "3.14" or "e.g. x".
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])|\n\s*\n")
+# blank line; each row of a Markdown table is a sentence of its own (so an answer quotes the row, not the
+# table). Deliberately simple: it errs towards longer sentences, never splits inside "3.14" or "e.g. x".
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])|\n\s*\n|\n(?=\|)")
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:

@@ -1,15 +1,10 @@
-"""Shared test set-up: offline environment, and a real Parley server process on 127.0.0.1."""
+"""Shared test set-up: the offline environment Parley itself runs in, before anything imports Haystack."""
 
 from __future__ import annotations
 
 import os
 
-for _key, _value in {
-    "HAYSTACK_TELEMETRY_ENABLED": "False",
-    "ANONYMIZED_TELEMETRY": "False",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "OMP_THREAD_LIMIT": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}.items():
+from api.environment import OFFLINE_ENVIRONMENT
+
+for _key, _value in OFFLINE_ENVIRONMENT.items():
     os.environ.setdefault(_key, _value)
