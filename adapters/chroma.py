@@ -57,13 +57,10 @@ class ChromaVectorIndex:
         except Exception:
             return
 
-    def query(self, collection_id: str, vector: Sequence[float], top_k: int) -> list[VectorHit]:
-        collection = self._collection(collection_id)
-        count = collection.count()
-        if count == 0:
-            return []
-        result = collection.query(
-            query_embeddings=[list(map(float, vector))], n_results=min(top_k, count), include=["metadatas", "distances"]
+    def query(self, collection_id: str, vector: Any, top_k: int) -> list[VectorHit]:
+        # Chroma returns fewer hits when the collection holds fewer than top_k (none when it is empty).
+        result = self._collection(collection_id).query(
+            query_embeddings=[list(map(float, vector))], n_results=top_k, include=["metadatas", "distances"]
         )
         hits = []
         for metadata, distance in zip(result["metadatas"][0], result["distances"][0], strict=True):

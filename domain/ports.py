@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -142,4 +142,6 @@ class VectorIndex(Protocol):
 
     def drop_collection(self, collection_id: str) -> None: ...
 
-    def query(self, collection_id: str, vector: Sequence[float], top_k: int) -> list[VectorHit]: ...
+    def query(self, collection_id: str, vector: Any, top_k: int) -> list[VectorHit]:
+        """``vector``: a 1-D float array (or sequence) of the index's dimension."""
+        ...

@@ -13,6 +13,7 @@ import numpy as np
 from haystack import Document, component
 from haystack.components.joiners import DocumentJoiner
 from haystack.dataclasses import ChatMessage
+from jinja2.sandbox import SandboxedEnvironment
 
 from adapters.rag.disfluency import repair
 from domain.answering import DECLINE
@@ -128,20 +129,61 @@ class QuestionRepairer:
 
 
 @component
+class PromptAssembler:
+    """Renders the prompt from Jinja2 templates compiled once, in Jinja's sandbox.
+
+    The h2oGPTe prompt fields (system prompt, pre- and post-query text) and the question are template
+    *variables*: whatever a user writes in them is inserted as plain text and never rendered as a template.
+
+    Usage::
+
+        PromptAssembler().run(question="Why?", documents=docs, pre_prompt_query="...", prompt_query="...")
+    """
+
+    def __init__(self, system_template: str, user_template: str) -> None:
+        environment = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+        self.system = environment.from_string(system_template)
+        self.user = environment.from_string(user_template)
+
+    @component.output_types(prompt=list[ChatMessage])
+    def run(
+        self,
+        question: str,
+        documents: list[Document] | None = None,
+        system_prompt: str | None = None,
+        pre_prompt_query: str = "",
+        prompt_query: str = "",
+        history: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        messages = []
+        if system_prompt:
+            messages.append(ChatMessage.from_system(self.system.render(system_prompt=system_prompt)))
+        for turn in history or []:
+            messages.append(ChatMessage.from_user(turn["question"]))
+            messages.append(ChatMessage.from_assistant(turn["answer"]))
+        user = self.user.render(
+            question=question, documents=documents or [], pre_prompt_query=pre_prompt_query, prompt_query=prompt_query
+        )
+        messages.append(ChatMessage.from_user(user.strip()))
+        return {"prompt": messages}
+
+
+@component
 class QueryEmbedder:
     """Embeds the question with the collection's embedder.
 
     Usage::
 
-        QueryEmbedder(embedder).run(text="Who wrote it?")["embedding"]  # list[float]
+        QueryEmbedder(embedder).run(text="Who wrote it?")["embedding"]  # (384,) float32 array
     """
 
     def __init__(self, embedder: Any) -> None:
         self.embedder = embedder
 
-    @component.output_types(embedding=list[float])
+    # An array, not list[float]: the pipeline deep-copies every input, and 384 floats cost 384 copies.
+    @component.output_types(embedding=np.ndarray)
     def run(self, text: str) -> dict[str, Any]:
-        return {"embedding": self.embedder.embed([text])[0].tolist()}
+        return {"embedding": self.embedder.embed([text])[0]}
 
 
 CANDIDATES = 50  # each retriever's pool before fusion
@@ -174,7 +216,7 @@ class HybridRetriever:
     def run(
         self,
         query: str,
-        query_embedding: list[float],
+        query_embedding: np.ndarray,
         collection_id: str,
         top_k: int = 10,
         min_score: float | None = None,
@@ -308,7 +350,7 @@ class ExtractiveGenerator:
         messages: list[ChatMessage],
         question: str,
         documents: list[Document] | None = None,
-        question_embedding: list[float] | None = None,
+        question_embedding: np.ndarray | None = None,
         repaired_question: str | None = None,
     ) -> dict[str, Any]:
         documents = documents or []

@@ -6,25 +6,25 @@ import time
 from typing import Any, cast
 
 from haystack import Document, Pipeline
-from haystack.components.builders import ChatPromptBuilder
 from haystack.dataclasses import ChatMessage
 
-from adapters.rag.components import ExtractiveGenerator, HybridRetriever, QueryEmbedder, QuestionRepairer
+from adapters.rag.components import (
+    ExtractiveGenerator,
+    HybridRetriever,
+    PromptAssembler,
+    QueryEmbedder,
+    QuestionRepairer,
+)
 from domain.answering import Answer, AnswerRequest
 from domain.errors import InvalidCommand
 from domain.events import Reference
 from domain.ports import Tokenizer, VectorIndex
 from projections.queries import ReadModels
 
-# The prompt. The h2oGPTe prompt fields are variables, so whatever a user puts in them is inserted as plain
-# text and never rendered as a template itself; the builder renders in Jinja's sandbox.
-PROMPT_TEMPLATE = """
-{%- if system_prompt %}{% message role="system" %}{{ system_prompt }}{% endmessage %}{% endif -%}
-{%- for turn in history %}
-{% message role="user" %}{{ turn.question }}{% endmessage %}
-{% message role="assistant" %}{{ turn.answer }}{% endmessage %}
-{%- endfor %}
-{% message role="user" %}
+# The prompt. The h2oGPTe prompt fields are variables, so whatever a user puts in them is inserted as plain text
+# and never rendered as a template itself; the templates are rendered in Jinja's sandbox.
+SYSTEM_TEMPLATE = "{{ system_prompt }}"
+USER_TEMPLATE = """
 {%- if documents %}{{ pre_prompt_query }}
 \"\"\"
 {% for document in documents -%}
@@ -35,9 +35,7 @@ PROMPT_TEMPLATE = """
 \"\"\"
 {{ prompt_query }}{{ question }}
 {%- else %}{{ question }}{% endif %}
-{% endmessage %}
 """
-PROMPT_VARIABLES = ["system_prompt", "history", "documents", "pre_prompt_query", "prompt_query", "question"]
 MODES = ("rag", "llm_only")
 
 
@@ -67,7 +65,7 @@ class HaystackAnswerer:
         pipeline.add_component("repairer", QuestionRepairer())
         pipeline.add_component("query_embedder", QueryEmbedder(embedder))
         pipeline.add_component("retriever", HybridRetriever(index, read_models))
-        pipeline.add_component("prompt_builder", ChatPromptBuilder(PROMPT_TEMPLATE, required_variables=["question"]))
+        pipeline.add_component("prompt_builder", PromptAssembler(SYSTEM_TEMPLATE, USER_TEMPLATE))
         pipeline.add_component("llm", ExtractiveGenerator(embedder))
         pipeline.connect("repairer.question", "llm.repaired_question")
         pipeline.connect("query_embedder.embedding", "llm.question_embedding")
@@ -79,7 +77,7 @@ class HaystackAnswerer:
 
     def _llm_only_pipeline(self) -> Pipeline:
         pipeline = Pipeline()
-        pipeline.add_component("prompt_builder", ChatPromptBuilder(PROMPT_TEMPLATE, required_variables=["question"]))
+        pipeline.add_component("prompt_builder", PromptAssembler(SYSTEM_TEMPLATE, USER_TEMPLATE))
         pipeline.add_component("llm", ExtractiveGenerator(self.embedder))
         pipeline.connect("prompt_builder.prompt", "llm.messages")
         return pipeline
