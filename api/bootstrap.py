@@ -11,10 +11,13 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import msgspec
+
 from adapters.chroma import ChromaVectorIndex
 from adapters.filesystem import FileBlobStore
 from adapters.minilm import MiniLMEmbedder, MiniLMTokenizer
 from adapters.parsers import FileParser
+from adapters.rag.components import ReaderWeights
 from adapters.rag.pipeline import HaystackAnswerer
 from adapters.sqlite.embedding_cache import CachedEmbedder
 from adapters.sqlite.event_store import SQLiteEventStore
@@ -117,6 +120,13 @@ class Parley:
         self.read_store.close()
 
 
+def reader_weights(settings: Settings) -> ReaderWeights:
+    defaults = ReaderWeights()
+    if settings.decline_threshold is None:
+        return defaults
+    return msgspec.structs.replace(defaults, threshold=settings.decline_threshold)
+
+
 def bootstrap(settings: Settings) -> Parley:
     configure_process()
     data = settings.data_dir
@@ -153,6 +163,6 @@ def bootstrap(settings: Settings) -> Parley:
         tokenizer=tokenizer,
         embedder=embedder,
         index=index,
-        answerer=HaystackAnswerer(embedder, index, queries, tokenizer),
+        answerer=HaystackAnswerer(embedder, index, queries, tokenizer, reader_weights(settings)),
         ingestor=Ingestor(handler, blobs, parser, tokenizer, wait_for),
     )

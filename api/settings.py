@@ -17,6 +17,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_upload_mb: float = 100.0
     default_llm: str = "extractive"
     request_timeout_s: float = 600.0
+    decline_threshold: float | None = None  # the extractive reader's confidence threshold; None: its tuned default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -30,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             values["port"] = int(env["PARLEY_PORT"])
         if env.get("PARLEY_ADMIN_API_KEY"):
             values["admin_api_key"] = env["PARLEY_ADMIN_API_KEY"]
+        if "PARLEY_DECLINE_THRESHOLD" in env:
+            values["decline_threshold"] = float(env["PARLEY_DECLINE_THRESHOLD"])
         if "PARLEY_MAX_UPLOAD_MB" in env:
             values["max_upload_mb"] = float(env["PARLEY_MAX_UPLOAD_MB"])
         values.update({key: value for key, value in overrides.items() if value is not None})

@@ -14,6 +14,7 @@ from adapters.rag.components import (
     PromptAssembler,
     QueryEmbedder,
     QuestionRepairer,
+    ReaderWeights,
 )
 from domain.answering import Answer, AnswerRequest
 from domain.errors import InvalidCommand
@@ -46,9 +47,17 @@ def render_prompt(messages: list[ChatMessage]) -> str:
 class HaystackAnswerer:
     """Answers questions with Haystack pipelines over the vector index and the extractive model."""
 
-    def __init__(self, embedder: Any, index: VectorIndex, read_models: ReadModels, tokenizer: Tokenizer) -> None:
+    def __init__(
+        self,
+        embedder: Any,
+        index: VectorIndex,
+        read_models: ReadModels,
+        tokenizer: Tokenizer,
+        reader: ReaderWeights | None = None,
+    ) -> None:
         self.tokenizer = tokenizer
         self.embedder = embedder
+        self.reader = reader or ReaderWeights()
         self._pipelines = {
             "rag": self._rag_pipeline(embedder, index, read_models),
             "llm_only": self._llm_only_pipeline(),
@@ -66,7 +75,7 @@ class HaystackAnswerer:
         pipeline.add_component("query_embedder", QueryEmbedder(embedder))
         pipeline.add_component("retriever", HybridRetriever(index, read_models))
         pipeline.add_component("prompt_builder", PromptAssembler(SYSTEM_TEMPLATE, USER_TEMPLATE))
-        pipeline.add_component("llm", ExtractiveGenerator(embedder))
+        pipeline.add_component("llm", ExtractiveGenerator(embedder, self.reader))
         pipeline.connect("repairer.question", "llm.repaired_question")
         pipeline.connect("query_embedder.embedding", "llm.question_embedding")
         pipeline.connect("query_embedder.embedding", "retriever.query_embedding")
@@ -78,7 +87,7 @@ class HaystackAnswerer:
     def _llm_only_pipeline(self) -> Pipeline:
         pipeline = Pipeline()
         pipeline.add_component("prompt_builder", PromptAssembler(SYSTEM_TEMPLATE, USER_TEMPLATE))
-        pipeline.add_component("llm", ExtractiveGenerator(self.embedder))
+        pipeline.add_component("llm", ExtractiveGenerator(self.embedder, self.reader))
         pipeline.connect("prompt_builder.prompt", "llm.messages")
         return pipeline
 

@@ -67,3 +67,16 @@ def test_a_job_over_a_thousand_uploads(server: ServerProcess) -> None:
     assert job.overall_status == "completed", job
     assert len(job.statuses) == 1005 and job.errors == []
     assert collections.get_document_count_for_collection(collection.id).count == 1005
+
+
+def test_the_decline_threshold_is_configurable(fresh_server: ServerProcess) -> None:
+    fresh_server.extra_env = {"PARLEY_DECLINE_THRESHOLD": "9"}  # above any confidence: everything declines
+    api = client(fresh_server.start())
+    collections, ingestion, chat = rest.CollectionsApi(api), rest.DocumentIngestionApi(api), rest.ChatApi(api)
+    collection = collections.create_collection(rest.CollectionCreateRequest(name="Strict", description=""))
+    upload = ingestion.upload_file(file=("notes.txt", b"The vault code is kept by the harbour master."))
+    ingestion.ingest_upload([upload.id], collection_id=collection.id)
+    session = chat.create_chat_session(collection_id=collection.id)
+    answer = chat.get_completion(session.id, rest.ChatCompletionRequest(message="Who keeps the vault code?"))
+    assert answer.body.startswith("Not found in the documents.")
+    assert chat.get_message_references(answer.message_id)[0].document_name == "notes.txt"
