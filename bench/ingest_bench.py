@@ -51,7 +51,7 @@ from adapters.parsers.options import DEFAULT_OPTIONS
 from domain.chunking import chunk_document, split_sentences
 from domain.events import ChatSettings, Chunk, CollectionCreated, CollectionSettings, DocumentIngested
 from domain.ports import PageProgress, ParsedDocument, ParseOptions, RecordedEvent, Tokenizer
-from tests.documents import image_bytes, scanned_pdf, text_image, text_pdf
+from tests.documents import add_table, image_bytes, scanned_pdf, text_image, text_pdf
 
 T = TypeVar("T")
 
@@ -135,13 +135,7 @@ def table_text_pdf(pages: Sequence[str], rows: Sequence[Sequence[str]], table_pa
             continue
         half = text.rfind("\n", 0, len(text) // 2) + 1 or len(text) // 2
         pdf.multi_cell(0, 7, text[:half])
-        pdf.ln(5)
-        with pdf.table() as table:
-            for row in rows:
-                cells = table.row()
-                for value in row:
-                    cells.cell(value)
-        pdf.ln(5)
+        add_table(pdf, rows)
         pdf.multi_cell(0, 7, text[half:])
     return bytes(pdf.output())
 

@@ -48,6 +48,15 @@ def table_pdf(before: str, rows: Sequence[Sequence[str]], after: str, pages_befo
         pdf.multi_cell(0, 7, f"Page {number}. {PROSE}")
     pdf.add_page()
     pdf.multi_cell(0, 7, before)
+    add_table(pdf, rows)
+    pdf.multi_cell(0, 7, after)
+    pdf.add_page()
+    pdf.multi_cell(0, 7, f"Closing page. {PROSE}")
+    return bytes(pdf.output())
+
+
+def add_table(pdf: FPDF, rows: Sequence[Sequence[str]]) -> None:
+    """A ruled table (fpdf2 draws the grid pdfplumber finds), with a little space above and below."""
     pdf.ln(5)
     with pdf.table() as table:
         for row in rows:
@@ -55,10 +64,6 @@ def table_pdf(before: str, rows: Sequence[Sequence[str]], after: str, pages_befo
             for value in row:
                 cells.cell(value)
     pdf.ln(5)
-    pdf.multi_cell(0, 7, after)
-    pdf.add_page()
-    pdf.multi_cell(0, 7, f"Closing page. {PROSE}")
-    return bytes(pdf.output())
 
 
 def text_image(text: str, size: tuple[int, int] = A4_PIXELS, mode: str = "L") -> Image.Image:
