@@ -6,7 +6,6 @@ import hashlib
 import logging
 import os
 import secrets
-import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,7 +73,6 @@ class Parley:
     ingestor: Ingestor
     ingestion_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "ingest"))
     jobs: dict[str, Future[int]] = field(default_factory=dict)
-    ready: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         """Start the projections and block until they have caught up with the log."""
@@ -82,7 +80,6 @@ class Parley:
         self.projections.start()
         self.projections.wait_for_all(self.events.head_position())
         self.ensure_admin_key()
-        self.ready.set()
 
     def wait_for(self, position: int | None) -> None:
         self.projections.wait_for(position, timeout=self.settings.request_timeout_s)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from domain.errors import ConcurrencyError
 from domain.events import SCHEMA_VERSION, Event, decode_event, encode_event, event_type
-from domain.ports import NO_STREAM, AppendResult, EventStore, NewEvent, RecordedEvent
+from domain.ports import NO_STREAM, AppendResult, EventStore, NewEvent
 
 MAX_ATTEMPTS = 8
 
@@ -22,13 +22,6 @@ class Decider(Protocol):
     def decide(self, state: Any, command: Any, /) -> list[Event]: ...
 
     def evolve(self, state: Any, event: Event, /) -> Any: ...
-
-
-def fold(decider: Decider, recorded: Sequence[RecordedEvent]) -> Any:
-    state = None
-    for record in recorded:
-        state = decider.evolve(state, decode_event(record.data))
-    return state
 
 
 def utc_now() -> datetime:
