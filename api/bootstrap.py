@@ -15,8 +15,9 @@ import msgspec
 from adapters.chroma import ChromaVectorIndex
 from adapters.filesystem import FileBlobStore
 from adapters.minilm import MiniLMEmbedder, MiniLMTokenizer
+from adapters.openai_llm import OpenAICompatibleChatModel
 from adapters.parsers import FileParser
-from adapters.rag.components import ReaderWeights
+from adapters.rag.extractive import ReaderWeights
 from adapters.rag.pipeline import HaystackAnswerer
 from adapters.sqlite.embedding_cache import CachedEmbedder
 from adapters.sqlite.event_store import SQLiteEventStore
@@ -24,6 +25,7 @@ from adapters.sqlite.read_store import SQLiteReadStore
 from api.environment import OFFLINE_ENVIRONMENT
 from api.settings import Settings
 from domain import apikey
+from domain.errors import ConfigurationError
 from domain.ingestion import Ingestor
 from domain.service import CommandHandler, stream_name
 from projections import read_models
@@ -148,6 +150,28 @@ def bootstrap(settings: Settings) -> Parley:
     def wait_for(position: int) -> None:
         projections.wait_for(position, timeout=settings.request_timeout_s)
 
+    answerer = HaystackAnswerer(
+        embedder,
+        index,
+        queries,
+        tokenizer,
+        reader_weights(settings),
+        max_llm_calls=settings.max_llm_calls,
+        extractive_context_tokens=settings.extractive_context_tokens,
+    )
+    for backend in settings.llm_backends:
+        for model in backend.models:
+            answerer.add_model(
+                model,
+                OpenAICompatibleChatModel(backend, model),
+                context_size=backend.context_of(model),
+                generative=True,
+                backend=backend.name,
+            )
+    if settings.default_llm not in answerer.models():
+        raise ConfigurationError(
+            f"PARLEY_LLM_DEFAULT={settings.default_llm!r} is not a configured model: {', '.join(answerer.models())}"
+        )
     return Parley(
         settings=settings,
         events=events,
@@ -160,6 +184,6 @@ def bootstrap(settings: Settings) -> Parley:
         tokenizer=tokenizer,
         embedder=embedder,
         index=index,
-        answerer=HaystackAnswerer(embedder, index, queries, tokenizer, reader_weights(settings)),
+        answerer=answerer,
         ingestor=Ingestor(handler, blobs, parser, tokenizer, wait_for),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -13,13 +15,21 @@ from domain import chat
 from domain.answering import (
     CLIENT_DEFAULT_PRE_PROMPT_QUERY,
     CLIENT_DEFAULT_PROMPT_QUERY,
+    DEFAULT_HYDE_EXTENSION,
     DEFAULT_PRE_PROMPT_QUERY,
+    DEFAULT_PRE_PROMPT_SUMMARY,
     DEFAULT_PROMPT_QUERY,
+    DEFAULT_PROMPT_REFLECTION,
+    DEFAULT_PROMPT_SUMMARY,
     DEFAULT_SYSTEM_PROMPT,
+    DEFAULT_SYSTEM_PROMPT_REFLECTION,
     FUSION_MODES,
     RETRIEVAL_MODES,
     AnswerRequest,
+    Reflection,
     Turn,
+    reflection_prompt,
+    validate_llm_args,
 )
 from domain.collection import RAG_TYPES
 from domain.errors import BackendUnavailable, InvalidCommand, NotFound
@@ -53,6 +63,45 @@ def _choice(config: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
+def _text(config: dict[str, Any], key: str) -> str | None:
+    value = config.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidCommand(f"{key} must be a string, got {value!r}")
+    return value
+
+
+def _prompt_field(request: ChatCompletionRequest, config: dict[str, Any], key: str, client_default: str | None,
+                  default: str) -> str:  # fmt: skip
+    """A prompt field from the request, else the collection's rag_config, else the built-in default; the strings
+    the h2oGPTe client always sends mean "the default"."""
+    value = getattr(request, key, None)
+    if value is None or value == client_default:
+        value = _text(config, key)
+    return default if value is None or value == client_default else value
+
+
+def _reflection(config: dict[str, Any], llm: str) -> Reflection | None:
+    """Self-reflection runs when ``self_reflection_config`` has any setting."""
+    if not config:
+        return None
+    unknown = set(config) - {"llm_reflection", "prompt_reflection", "system_prompt_reflection", "llm_args_reflection"}
+    if unknown:
+        raise InvalidCommand(f"self_reflection_config has unknown keys: {', '.join(sorted(unknown))}")
+    llm_args = config.get("llm_args_reflection") or {}
+    if isinstance(llm_args, str):
+        try:
+            llm_args = json.loads(llm_args)
+        except json.JSONDecodeError as error:
+            raise InvalidCommand(f"self_reflection_config.llm_args_reflection is not JSON: {error}") from error
+    if not isinstance(llm_args, dict):
+        raise InvalidCommand("self_reflection_config.llm_args_reflection must be a JSON object")
+    prompt = _text(config, "prompt_reflection") or DEFAULT_PROMPT_REFLECTION
+    reflection_prompt(prompt, "", "")  # exactly two %s, or 400
+    model = _text(config, "llm_reflection") or llm
+    system = config.get("system_prompt_reflection", DEFAULT_SYSTEM_PROMPT_REFLECTION)
+    return Reflection(llm=model, prompt=prompt, system_prompt=system or None, llm_args=validate_llm_args(llm_args))
+
+
 def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatCompletionRequest) -> AnswerRequest:
     collection = parley.read_models.collection(session["collection_id"]) if session["collection_id"] else None
     defaults = (
@@ -64,14 +113,19 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
     rag_type = config.get("rag_type") or (collection or {}).get("rag_type") or "rag"
     if rag_type not in RAG_TYPES:
         raise InvalidCommand(f"rag_config.rag_type must be one of {', '.join(RAG_TYPES)}, got {rag_type!r}")
-    if rag_type == "auto":
-        rag_type = "rag"
     if collection is None:
         rag_type = "llm_only"
     max_chunks = _number(config, "rag_max_chunks", int, 10)
-    if not 1 <= max_chunks <= 200:
-        raise InvalidCommand("rag_config.rag_max_chunks must be between 1 and 200")
+    if max_chunks <= 0:  # h2oGPTe's -1: not set
+        max_chunks = 10
+    if max_chunks > 200:
+        raise InvalidCommand("rag_config.rag_max_chunks must be at most 200")
     min_score = _number(config, "rag_min_chunk_score", float, None)
+    if min_score is not None and min_score <= 0:  # h2oGPTe's 0.0: not set
+        min_score = None
+    neighbours = _number(config, "num_neighbor_chunks_to_include", int, 1)
+    if not 0 <= neighbours <= 10:
+        raise InvalidCommand("rag_config.num_neighbor_chunks_to_include must be between 0 and 10")
     retrieval = _choice(config, "retrieval", RETRIEVAL_MODES)
     fusion = _choice(config, "fusion", FUSION_MODES)
     fusion_weight = _number(config, "fusion_weight", float, 0.5)
@@ -84,28 +138,33 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
     if history_mode not in HISTORY_ON | HISTORY_OFF:
         raise InvalidCommand(f"include_chat_history must be true, false or auto, got {history_mode!r}")
     history = _history(parley, session["id"]) if history_mode in HISTORY_ON else ()
-    pre_prompt = request.pre_prompt_query
-    if pre_prompt is None or pre_prompt == CLIENT_DEFAULT_PRE_PROMPT_QUERY:
-        pre_prompt = DEFAULT_PRE_PROMPT_QUERY
-    prompt_query = request.prompt_query
-    if prompt_query is None or prompt_query == CLIENT_DEFAULT_PROMPT_QUERY:
-        prompt_query = DEFAULT_PROMPT_QUERY
-    system_prompt = DEFAULT_SYSTEM_PROMPT if request.system_prompt == "auto" else request.system_prompt
+    system_prompt = request.system_prompt if request.system_prompt is not None else _text(config, "system_prompt")
+    if system_prompt == "auto":
+        system_prompt = DEFAULT_SYSTEM_PROMPT
+    reflection_config = dict(defaults.self_reflection_config or {})
+    reflection_config.update(request.self_reflection_config or {})
     return AnswerRequest(
         question=request.message,
         collection_id=session["collection_id"] if collection is not None else None,
         rag_type=rag_type,
         llm=llm,
-        llm_args=request.llm_args or defaults.llm_args or {},
-        system_prompt=system_prompt,
-        pre_prompt_query=pre_prompt,
-        prompt_query=prompt_query,
+        llm_args=validate_llm_args(request.llm_args or defaults.llm_args or {}),
+        system_prompt=system_prompt or None,
+        pre_prompt_query=_prompt_field(
+            request, config, "pre_prompt_query", CLIENT_DEFAULT_PRE_PROMPT_QUERY, DEFAULT_PRE_PROMPT_QUERY
+        ),
+        prompt_query=_prompt_field(request, config, "prompt_query", CLIENT_DEFAULT_PROMPT_QUERY, DEFAULT_PROMPT_QUERY),
+        pre_prompt_summary=_prompt_field(request, config, "pre_prompt_summary", None, DEFAULT_PRE_PROMPT_SUMMARY),
+        prompt_summary=_prompt_field(request, config, "prompt_summary", None, DEFAULT_PROMPT_SUMMARY),
+        hyde_extension=_text(config, "hyde_no_rag_llm_prompt_extension") or DEFAULT_HYDE_EXTENSION,
         rag_max_chunks=max_chunks,
         rag_min_chunk_score=min_score,
+        neighbour_chunks=neighbours,
         retrieval=retrieval,
         fusion=fusion,
         fusion_weight=fusion_weight,
         history=history,
+        reflection=_reflection(reflection_config, llm),
     )
 
 
@@ -120,7 +179,13 @@ def _history(parley: Parley, session_id: str) -> tuple[Turn, ...]:
     return tuple(turns[-HISTORY_TURNS:])
 
 
-def ask(parley: Parley, session_id: str, request: ChatCompletionRequest, username: str) -> tuple[str, str]:
+def ask(
+    parley: Parley,
+    session_id: str,
+    request: ChatCompletionRequest,
+    username: str,
+    on_delta: Callable[[str], None] | None = None,
+) -> tuple[str, str]:
     """Answer ``request`` in the session; returns (answer message id, answer text).
 
     A client mistake raises before anything is recorded. A backend failure is recorded as AnswerFailed and
@@ -136,7 +201,7 @@ def ask(parley: Parley, session_id: str, request: ChatCompletionRequest, usernam
     stream = stream_name("chat", session_id)
     asked = chat.AskQuestion(session_id=session_id, message_id=question_id, text=request.message, username=username)
     try:
-        answer = parley.answerer.answer(answer_request)
+        answer = parley.answerer.answer(answer_request, on_delta)
     except BackendUnavailable as error:
         failure = chat.RecordAnswerFailure(
             session_id=session_id,
@@ -161,6 +226,9 @@ def ask(parley: Parley, session_id: str, request: ChatCompletionRequest, usernam
         prompt_raw=answer.prompt_raw,
         usage=answer.usage,
         timings=answer.timings,
+        llm_only=answer.llm_only,
+        hyde1=answer.hyde1,
+        self_reflection=answer.self_reflection,
     )
     result = parley.handler.execute(chat, stream, asked, chat.RecordAnswer(answer=event))
     parley.wait_for(_position(result))

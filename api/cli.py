@@ -23,9 +23,14 @@ def serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.bootstrap import bootstrap
     from api.settings import Settings
+    from domain.errors import ConfigurationError
 
-    settings = Settings.from_env(data_dir=args.data_dir, host=args.host, port=args.port)
-    app = create_app(bootstrap(settings))
+    try:
+        settings = Settings.from_env(data_dir=args.data_dir, host=args.host, port=args.port)
+        app = create_app(bootstrap(settings))
+    except ConfigurationError as error:
+        print(f"parley: configuration error: {error.message}", file=sys.stderr)
+        return 2
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -229,6 +229,9 @@ class ChatCompletionRequest(msgspec.Struct, kw_only=True):
     include_chat_history: str | None = None
     tags: Any = None
     stream: bool = False
+    # Not in the 1.7.5 REST model, but the h2ogpte Python client's query() has them; rag_config may carry them too.
+    pre_prompt_summary: str | None = None
+    prompt_summary: str | None = None
 
 
 class ChatCompletion(Wire):
@@ -302,3 +305,5 @@ class Model(Wire):
     description: str
     backend: str
     generates_text: bool
+    context_size: int
+    default: bool

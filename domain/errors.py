@@ -64,3 +64,7 @@ class BackendUnavailable(ParleyError):
 
 class NotReady(ParleyError):
     """The server is still catching up with its log and cannot answer consistently yet."""
+
+
+class ConfigurationError(ParleyError):
+    """The server's own settings are wrong (an environment variable); nothing a client can fix."""

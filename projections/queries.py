@@ -107,6 +107,16 @@ class ReadModels:
         )
         return [(row[0], int(row[1]), float(row[2])) for row in rows]
 
+    def collection_chunks(self, collection_id: str, limit: int) -> list[Row]:
+        """Up to ``limit`` chunks of a collection (with their document's name), in document and reading order."""
+        return _rows(
+            self.store.fetch_all(
+                "SELECT c.*, d.name AS document_name FROM chunks c JOIN documents d ON d.id = c.document_id"
+                " WHERE c.collection_id = ? ORDER BY d.name, d.id, c.ordinal LIMIT ?",
+                (collection_id, limit),
+            )
+        )
+
     def chunk_count(self, collection_id: str) -> int:
         return self._count("SELECT COUNT(*) FROM chunks WHERE collection_id = ?", (collection_id,))
 
@@ -151,7 +161,7 @@ class ReadModels:
     def references(self, message_id: str, limit: int | None = None) -> list[Row]:
         return _rows(
             self.store.fetch_all(
-                "SELECT * FROM message_references WHERE message_id = ? ORDER BY score DESC, rank LIMIT ?",
+                "SELECT * FROM message_references WHERE message_id = ? ORDER BY rank LIMIT ?",
                 (message_id, -1 if limit is None else limit),
             )
         )

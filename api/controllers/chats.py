@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
-from litestar import Controller, Request, delete, get, patch, post
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
+from litestar.response import Stream
 
 from api.bootstrap import Parley
 from api.chat import ask
@@ -26,10 +32,76 @@ from api.schemas import (
     reference_from_row,
 )
 from domain import chat
-from domain.errors import InvalidCommand, NotFound
+from domain.errors import InvalidCommand, NotFound, ParleyError
 from domain.service import stream_name
 
+log = logging.getLogger("parley")
 META_TYPES = ("usage_stats", "prompt_raw", "llm_only", "hyde1", "self_reflection")
+
+
+def prefers_jsonl(accept: str) -> bool:
+    """Whether an Accept header ranks ``application/jsonl`` above ``application/json``."""
+    quality = {}
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        weight = next((float(p[2:]) for p in params if p.startswith("q=") and _is_number(p[2:])), 1.0)
+        quality[media.lower()] = weight
+    jsonl = max(quality.get("application/jsonl", 0.0), quality.get("application/x-ndjson", 0.0))
+    return jsonl > 0 and jsonl >= quality.get("application/json", 0.0)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _line(payload: dict[str, Any]) -> bytes:
+    return msgspec.json.encode(payload) + b"\n"
+
+
+async def _streamed_answer(parley: Parley, session_id: str, data: ChatCompletionRequest, username: str) -> Stream:
+    """Answers in a worker thread; its pieces cross to the event loop through a queue. The response starts only
+    once the first piece (or the answer, or an error) is there, so a failure before any text is a plain 4xx/5xx."""
+    loop = asyncio.get_running_loop()
+    pieces: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def put(kind: str, value: Any) -> None:
+        loop.call_soon_threadsafe(pieces.put_nowait, (kind, value))
+
+    def work() -> None:
+        try:
+            put("done", ask(parley, session_id, data, username, on_delta=lambda text: put("delta", text)))
+        except Exception as error:  # handed to the response: a status code, or the stream's error line
+            put("error", error)
+
+    worker = asyncio.ensure_future(anyio.to_thread.run_sync(work))
+    first = await pieces.get()
+    if first[0] == "error":
+        await worker
+        raise first[1]
+
+    async def lines() -> AsyncIterator[bytes]:
+        kind, value = first
+        while True:
+            if kind == "delta":
+                yield _line({"body": value, "finished": False})
+            elif kind == "done":
+                message_id, body = value
+                yield _line({"body": body, "finished": True, "message_id": message_id})
+                break
+            else:
+                reason = value.message if isinstance(value, ParleyError) else "internal error"
+                if not isinstance(value, ParleyError):
+                    log.error("streamed answer failed", exc_info=value)
+                yield _line({"finished": True, "error": reason})
+                break
+            kind, value = await pieces.get()
+        await worker
+
+    return Stream(lines(), media_type="application/jsonl")
 
 
 def _session(parley: Parley, session_id: str) -> dict[str, Any]:
@@ -93,14 +165,25 @@ class ChatController(Controller):
         )
         parley.wait_for(result.commit_position if result else None)
 
-    @post("/{session_id:str}/completions", status_code=200, operation_id="get_completion", sync_to_thread=True)
-    def get_completion(
+    @post(
+        "/{session_id:str}/completions",
+        status_code=200,
+        operation_id="get_completion",
+        responses={200: ResponseSpec(data_container=ChatCompletion, description="The answer (or JSON Lines)")},
+    )
+    async def get_completion(
         self, parley: Parley, request: Request[Any, Any, Any], session_id: str, data: ChatCompletionRequest
-    ) -> ChatCompletion:
+    ) -> Response[Any]:
+        """The answer as one ``ChatCompletion``, or, when the body has ``"stream": true`` or the Accept header
+        prefers ``application/jsonl``, as JSON Lines: ``{"body": delta, "finished": false}`` per piece, then
+        ``{"body": answer, "finished": true, "message_id": id}``, or ``{"finished": true, "error": reason}`` when it
+        fails after streaming began (before that, errors are ordinary status codes)."""
         who = caller(request)
         who.check_collection(_session(parley, session_id)["collection_id"])
-        message_id, body = ask(parley, session_id, data, who.username)
-        return ChatCompletion(message_id=message_id, body=body)
+        if not (data.stream or prefers_jsonl(request.headers.get("accept", ""))):
+            message_id, body = await anyio.to_thread.run_sync(ask, parley, session_id, data, who.username)
+            return Response(ChatCompletion(message_id=message_id, body=body))
+        return await _streamed_answer(parley, session_id, data, who.username)
 
     @get("/{session_id:str}/messages", status_code=200, operation_id="get_chat_session_messages", sync_to_thread=True)
     def get_chat_session_messages(

@@ -24,9 +24,17 @@ class ModelController(Controller):
     @get("/", status_code=200, operation_id="list_models", sync_to_thread=True)
     def list_models(self, parley: Parley) -> list[Model]:
         models = []
-        for name in parley.answerer.models():
-            display, description = DESCRIPTIONS.get(name, (name, ""))
+        for spec in parley.answerer.model_specs():
+            display, description = DESCRIPTIONS.get(spec.name, (spec.name, f"served by the {spec.backend!r} backend"))
             models.append(
-                Model(id=name, display_name=display, description=description, backend="builtin", generates_text=False)
+                Model(
+                    id=spec.name,
+                    display_name=display,
+                    description=description,
+                    backend=spec.backend,
+                    generates_text=spec.generative,
+                    context_size=spec.context_size,
+                    default=spec.name == parley.settings.default_llm,
+                )
             )
         return models

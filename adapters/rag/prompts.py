@@ -1,0 +1,33 @@
+"""The prompt templates of each model call, rendered in Jinja's sandbox by ``PromptAssembler``.
+
+The h2oGPTe prompt fields (system prompt, pre/post query and summary texts, HyDE extension) and the question
+are template *variables*: whatever a user writes in them is inserted as plain text, never rendered itself.
+"""
+
+from __future__ import annotations
+
+SYSTEM = "{{ system_prompt }}"
+
+_CONTEXT = """\"\"\"
+{% for document in documents -%}
+[{{ document.meta.citation or loop.index }}] {{ document.meta.document_name }} (page {{ document.meta.pages }})
+{{ document.content }}
+
+{% endfor -%}
+\"\"\""""
+
+USER = {
+    # rag, hyde's last pass, and llm_only (no documents)
+    "answer": (
+        "{%- if documents %}{{ pre_prompt_query }}\n" + _CONTEXT + "\n{{ prompt_query }}{{ question }}"
+        "{%- else %}{{ question }}{% endif %}"
+    ),
+    # HyDE's first pass: an answer without context, to retrieve with
+    "hyde": "{{ question }}{{ hyde_extension }}",
+    # map-reduce summarisation (rag+, all_data): one batch of chunks, or of partial summaries
+    "map": "{{ pre_prompt_summary }}\n" + _CONTEXT + "\n{{ prompt_summary }}{{ question }}",
+    "reduce": "{{ pre_prompt_summary }}\n" + _CONTEXT + "\n{{ prompt_summary }}{{ question }}",
+    # self-reflection: the reflection prompt, already filled with the full prompt and the answer
+    "reflect": "{{ question }}",
+}
+HISTORY_TASKS = frozenset({"answer", "hyde"})

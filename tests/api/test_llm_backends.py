@@ -1,0 +1,278 @@
+"""OpenAI-compatible model servers behind Parley: answers, llm_args, JSON Lines streaming and clean failures.
+
+The model server is ``tests.llm_peer.LLMPeer``, a protocol-faithful OpenAI-compatible test peer on 127.0.0.1
+(vLLM, Ollama or OpenAI cannot run here); Parley reaches it over real HTTP through Haystack's OpenAIChatGenerator.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h2ogpte.rest_sync as rest
+import pytest
+from h2ogpte.rest_sync.exceptions import BadRequestException, ServiceException
+
+from tests.api.test_h2ogpte_client import LIGHTHOUSE_PAGES, apis
+from tests.documents import text_pdf
+from tests.llm_peer import LLMPeer
+from tests.server import ADMIN_KEY, ServerProcess, free_port
+
+QUESTION = "When was the Kestrel Point lighthouse decommissioned?"
+REPLY = "The lighthouse was decommissioned in 1987, when an automatic beacon replaced it [1]."
+
+
+@pytest.fixture(scope="module")
+def peers() -> Iterator[tuple[LLMPeer, LLMPeer]]:
+    with (
+        LLMPeer(models=["peer-small", "peer-large"], api_key="sk-peer") as guided,
+        LLMPeer(models=["plain-model"], supports_guided=False) as plain,
+    ):
+        yield guided, plain
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, peers: tuple[LLMPeer, LLMPeer]) -> Iterator[ServerProcess]:
+    guided, plain = peers
+    env = {
+        "PARLEY_LLM_BASE_URL": guided.base_url,
+        "PARLEY_LLM_API_KEY": "sk-peer",
+        "PARLEY_LLM_MODELS": "peer-small,peer-large",
+        "PARLEY_LLM_GUIDED": "true",
+        "PARLEY_LLM_CONTEXT_SIZES": "peer-small=1024",
+        "PARLEY_LLM_TIMEOUT_S": "2",
+        "PARLEY_LLM_MAX_RETRIES": "0",
+        "PARLEY_LLM_BACKENDS": "plain,down",
+        "PARLEY_LLM_PLAIN_BASE_URL": plain.base_url,
+        "PARLEY_LLM_PLAIN_MODELS": "plain-model",
+        "PARLEY_LLM_DOWN_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",  # nothing listens there
+        "PARLEY_LLM_DOWN_MODELS": "down-model",
+        "PARLEY_LLM_DOWN_MAX_RETRIES": "0",
+        "PARLEY_LLM_DEFAULT": "peer-large",
+    }
+    process = ServerProcess(tmp_path_factory.mktemp("parley-llm") / "data", env).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def a(server: ServerProcess) -> dict[str, Any]:
+    return apis(rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY)))
+
+
+@pytest.fixture(scope="module")
+def collection(a: dict[str, Any]) -> str:
+    created = a["collections"].create_collection(rest.CollectionCreateRequest(name="Kestrel", description=""))
+    upload = a["ingestion"].upload_file(file=("kestrel.pdf", text_pdf(LIGHTHOUSE_PAGES)))
+    a["ingestion"].ingest_upload([upload.id], collection_id=created.id, timeout=120)
+    return str(created.id)
+
+
+@pytest.fixture
+def peer(peers: tuple[LLMPeer, LLMPeer]) -> LLMPeer:
+    peers[0].reset()
+    peers[1].reset()
+    return peers[0]
+
+
+def session(a: dict[str, Any], collection: str) -> str:
+    return str(a["chat"].create_chat_session(collection_id=collection).id)
+
+
+def usage_of(a: dict[str, Any], message_id: str) -> dict[str, Any]:
+    return dict(json.loads(a["chat"].get_message_meta(message_id, info_type="usage_stats")[0].content))
+
+
+def user_text(request: dict[str, Any]) -> str:
+    return str(request["messages"][-1]["content"])
+
+
+def jsonl(raw: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+
+
+def test_models_lists_every_backend_and_the_extractive_model(a: dict[str, Any]) -> None:
+    models = {m.id: m.additional_properties for m in a["models"].list_models()}
+    assert set(models) == {"extractive", "peer-small", "peer-large", "plain-model", "down-model"}
+    assert models["extractive"]["backend"] == "built-in" and not models["extractive"]["generates_text"]
+    assert models["peer-small"]["backend"] == "llm" and models["peer-small"]["context_size"] == 1024
+    assert models["peer-large"]["context_size"] == 8192 and models["peer-large"]["default"]
+    assert models["plain-model"]["backend"] == "plain"
+
+
+def test_an_answer_comes_from_the_model_with_the_context_in_its_prompt(a: dict[str, Any], collection: str,
+                                                                       peer: LLMPeer) -> None:  # fmt: skip
+    peer.script([REPLY])
+    request = rest.ChatCompletionRequest(message=QUESTION, system_prompt="auto")  # auto: the default system prompt
+    answer = a["chat"].get_completion(session(a, collection), request)
+    assert answer.body == REPLY
+    sent = peer.last_request
+    assert sent["model"] == "peer-large" and sent.headers["authorization"] == "Bearer sk-peer"
+    assert sent["messages"][0]["role"] == "system" and "You are Parley" in sent["messages"][0]["content"]
+    assert "decommissioned in 1987" in user_text(sent) and user_text(sent).endswith(QUESTION)
+    references = a["chat"].get_message_references(answer.message_id)
+    assert any(r.document_name == "kestrel.pdf" and r.pages == "2" for r in references)
+    usage = usage_of(a, answer.message_id)
+    assert usage["llm"] == "peer-large" and usage["llm_calls"] == 1
+    assert usage["output_tokens"] == len(REPLY.split())  # the backend's own count
+
+
+def test_llm_args_pass_through_where_the_backend_supports_them(a: dict[str, Any], collection: str,
+                                                               peer: LLMPeer) -> None:  # fmt: skip
+    chat, sid = a["chat"], session(a, collection)
+    args = {"temperature": 0.3, "top_p": 0.9, "seed": 7, "max_new_tokens": 64, "top_k": 5,
+            "repetition_penalty": 1.1, "guided_choice": ["yes", "no"]}  # fmt: skip
+    answer = chat.get_completion(sid, rest.ChatCompletionRequest(message=QUESTION, llm="peer-small", llm_args=args))
+    sent = peer.last_request
+    assert (sent["temperature"], sent["top_p"], sent["seed"], sent["max_tokens"]) == (0.3, 0.9, 7, 64)
+    assert (sent["top_k"], sent["repetition_penalty"], sent["guided_choice"]) == (5, 1.1, ["yes", "no"])
+    assert answer.body == "yes"
+    reply = chat.get_chat_session_messages(sid)[-1]
+    assert json.loads(reply.llm_args)["seed"] == 7
+
+    plain = chat.get_completion(sid, rest.ChatCompletionRequest(
+        message=QUESTION, llm="plain-model", llm_args={"response_format": "json_object"}))  # fmt: skip
+    assert json.loads(plain.body)["answer"]
+    refused = [
+        ("plain-model", {"guided_choice": ["a"]}, "not supported by the 'plain' backend"),
+        ("peer-small", {"temprature": 0.1}, "unknown keys: temprature"),
+        ("peer-small", {"temperature": 5}, "between"),
+        ("extractive", {"guided_json": {"type": "object"}}, "cannot honour guided_json"),
+        ("no-such-model", {}, "unknown llm"),
+    ]
+    for llm, llm_args, reason in refused:
+        with pytest.raises(BadRequestException) as raised:
+            chat.get_completion(sid, rest.ChatCompletionRequest(message=QUESTION, llm=llm, llm_args=llm_args))
+        assert reason in json.loads(raised.value.body)["message"]
+    assert len(chat.get_chat_session_messages(sid)) == 4  # the refusals recorded nothing
+
+
+@pytest.mark.parametrize("fault", ["5xx", "timeout", "unreachable"])
+def test_a_failing_backend_gives_503_and_records_why(a: dict[str, Any], collection: str, peer: LLMPeer,
+                                                     fault: str) -> None:  # fmt: skip
+    chat, sid = a["chat"], session(a, collection)
+    if fault == "5xx":
+        peer.fail_next(status=500)
+    elif fault == "timeout":
+        peer.stall_next(4)
+    llm = "down-model" if fault == "unreachable" else "peer-large"
+    with pytest.raises(ServiceException) as raised:
+        chat.get_completion(sid, rest.ChatCompletionRequest(message=QUESTION, llm=llm))
+    assert raised.value.status == 503
+    message = json.loads(raised.value.body)["message"]
+    expected = {"5xx": "failed with HTTP 500", "timeout": "did not answer within 2 s", "unreachable": "unreachable"}
+    assert expected[fault] in message
+    question, failed = chat.get_chat_session_messages(sid)
+    assert question.content == QUESTION and failed.reply_to == question.id
+    assert failed.content == "" and expected[fault] in failed.error
+
+
+def test_streaming_with_the_accept_header_through_the_client(a: dict[str, Any], collection: str,
+                                                             peer: LLMPeer) -> None:  # fmt: skip
+    peer.script([REPLY])
+    chat, sid = a["chat"], session(a, collection)
+    response = chat.get_completion_without_preload_content(
+        sid, rest.ChatCompletionRequest(message=QUESTION), _headers={"Accept": "application/jsonl"}
+    )
+    assert response.status == 200 and response.headers["content-type"].startswith("application/jsonl")
+    lines = jsonl(response.data)
+    deltas, last = lines[:-1], lines[-1]
+    assert len(deltas) >= 5 and all(not d["finished"] and "message_id" not in d for d in deltas)
+    assert "".join(d["body"] for d in deltas) == last["body"] == REPLY
+    assert last["finished"] and chat.get_chat_session_messages(sid)[-1].id == last["message_id"]
+    assert peer.last_request["stream"] is True
+
+
+def test_streaming_with_stream_true_and_the_extractive_model(server: ServerProcess, collection: str) -> None:
+    status, content_type, lines = _post_stream(server, collection, {"message": QUESTION, "llm": "extractive",
+                                                                    "stream": True})  # fmt: skip
+    assert status == 200 and content_type.startswith("application/jsonl")
+    deltas, last = lines[:-1], lines[-1]
+    assert deltas and "".join(d["body"] for d in deltas) == last["body"]
+    assert "1987" in last["body"] and last["message_id"]
+
+
+def test_a_stream_cut_by_the_backend_ends_with_an_error_line(server: ServerProcess, a: dict[str, Any],
+                                                            collection: str, peer: LLMPeer) -> None:  # fmt: skip
+    peer.script([REPLY])
+    peer.cut_stream_after(3)
+    sid = session(a, collection)
+    status, _, lines = _post_stream(server, collection, {"message": QUESTION, "stream": True}, sid)
+    assert status == 200
+    deltas, last = lines[:-1], lines[-1]
+    assert len(deltas) == 3 and "".join(d["body"] for d in deltas) == "The lighthouse was "
+    assert last["finished"] and "unreachable" in last["error"] and "message_id" not in last
+    question, failed = a["chat"].get_chat_session_messages(sid)
+    assert question.content == QUESTION and failed.content == "" and failed.error  # nothing half-written kept
+
+
+def test_hyde_writes_a_first_pass_without_context(a: dict[str, Any], collection: str, peer: LLMPeer) -> None:
+    peer.script(["Lighthouses are usually decommissioned when automated. Keywords: beacon, keeper", REPLY])
+    chat = a["chat"]
+    answer = chat.get_completion(session(a, collection), rest.ChatCompletionRequest(
+        message=QUESTION, rag_config={"rag_type": "hyde1"}))  # fmt: skip
+    first, second = peer.requests
+    assert user_text(first).startswith(QUESTION) and "list the 5 most relevant key words" in user_text(first)
+    assert "decommissioned in 1987" in user_text(second)
+    meta = {m.message_type: m.content for m in chat.get_message_meta(answer.message_id)}
+    assert meta["hyde1"] == meta["llm_only"] and meta["hyde1"].startswith("Lighthouses are usually")
+    assert usage_of(a, answer.message_id)["llm_calls"] == 2 and answer.body == REPLY
+
+
+def test_self_reflection_with_another_model(a: dict[str, Any], collection: str, peer: LLMPeer) -> None:
+    peer.script(["Score: 9/10. The answer is supported by source [1]."])
+    chat = a["chat"]
+    reflection = {"llm_reflection": "peer-large", "llm_args_reflection": '{"temperature": 0}'}
+    answer = chat.get_completion(session(a, collection), rest.ChatCompletionRequest(
+        message=QUESTION, llm="extractive", self_reflection_config=reflection))  # fmt: skip
+    sent = peer.last_request
+    assert sent["model"] == "peer-large" and sent["temperature"] == 0
+    assert f'Response:\n{answer.body}\n"""' in user_text(sent) and "decommissioned in 1987" in user_text(sent)
+    meta = {m.message_type: m.content for m in chat.get_message_meta(answer.message_id)}
+    assert meta["self_reflection"].startswith("Score: 9/10")
+
+    # A judge with a small context sees the judged prompt's head and tail.
+    reflection["llm_reflection"] = "peer-small"
+    chat.get_completion(session(a, collection), rest.ChatCompletionRequest(
+        message=QUESTION, llm="extractive", self_reflection_config=reflection))  # fmt: skip
+    sent = peer.last_request
+    assert "tokens omitted ...]" in user_text(sent) and user_text(sent).startswith('"""Prompt:\n<|user|>')
+
+
+def test_prompts_are_fitted_to_the_model_context(a: dict[str, Any], collection: str, peer: LLMPeer) -> None:
+    chat = a["chat"]
+    answer = chat.get_completion(session(a, collection), rest.ChatCompletionRequest(
+        message=QUESTION, llm="peer-small", rag_config={"rag_max_chunks": 50}))  # fmt: skip
+    sent = peer.last_request
+    prompt_words = sum(len(str(m["content"]).split()) for m in sent["messages"])
+    assert prompt_words + sent["max_tokens"] <= 1024
+    references = chat.get_message_references(answer.message_id)
+    assert 1 <= len(references) < 5  # the 1,024-token context holds only a few of the chunks
+    assert all(r.content in user_text(sent) for r in references)
+
+
+def _post_stream(server: ServerProcess, collection: str, body: dict[str, Any],
+                 sid: str | None = None) -> tuple[int, str, list[dict[str, Any]]]:  # fmt: skip
+    if sid is None:
+        request = urllib.request.Request(f"{server.api_url}/chats?collection_id={collection}", data=b"{}",
+                                         method="POST")  # fmt: skip
+        request.add_header("Authorization", f"Bearer {ADMIN_KEY}")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            sid = json.loads(response.read())["id"]
+    request = urllib.request.Request(f"{server.api_url}/chats/{sid}/completions", data=json.dumps(body).encode(),
+                                     method="POST")  # fmt: skip
+    request.add_header("Authorization", f"Bearer {ADMIN_KEY}")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status, response.headers["content-type"], jsonl(response.read())
+
+
+def test_a_misconfigured_backend_stops_the_server_with_a_clear_message(tmp_path: Path) -> None:
+    process = ServerProcess(tmp_path / "data", {"PARLEY_LLM_BASE_URL": "http://127.0.0.1:9/v1"})
+    with pytest.raises(RuntimeError) as raised:
+        process.start(timeout=60)
+    assert "configuration error" in str(raised.value) and "PARLEY_LLM_MODELS" in str(raised.value)

@@ -1,0 +1,72 @@
+"""The extractive model's tasks with the real MiniLM embedder: support checks, summaries, pseudo-relevance feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from haystack import Document
+
+from adapters.minilm import MiniLMEmbedder
+from adapters.rag.extractive import ExtractiveGenerator
+
+CONTEXT = [
+    Document(
+        content="The Kestrel Point lighthouse was decommissioned in 1987. Its last keeper kept a logbook of ships.",
+        meta={"document_name": "kestrel.pdf", "pages": "2", "document_id": "d1", "citation": 1},
+    ),
+    Document(
+        content="Rye bread needs a sourdough starter. The dough rises overnight before baking.",
+        meta={"document_name": "rye.txt", "pages": "1", "document_id": "d2", "citation": 2},
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[ExtractiveGenerator]:
+    embedder = MiniLMEmbedder()
+    embedder.warm_up()
+    yield ExtractiveGenerator(embedder)
+
+
+def reflect(model: ExtractiveGenerator, answer: str) -> str:
+    reply = model.run(messages=[], task="reflect", answer=answer, documents=CONTEXT)["replies"][0]
+    return reply.text or ""
+
+
+def test_reflection_passes_a_supported_answer(model: ExtractiveGenerator) -> None:
+    verdict = reflect(model, "The Kestrel Point lighthouse was decommissioned in 1987. [1]")
+    assert "supported (1.00) by [1] kestrel.pdf (page 2)" in verdict
+    assert verdict.endswith("Score: 10/10 (1 of 1 sentences supported)")
+
+
+def test_reflection_flags_a_sentence_that_is_not_in_the_context(model: ExtractiveGenerator) -> None:
+    answer = (
+        "The Kestrel Point lighthouse was decommissioned in 1987. [1] "
+        "It was then converted into a luxury hotel by a Swiss investor."
+    )
+    verdict = reflect(model, answer)
+    lines = verdict.splitlines()
+    assert (
+        lines[1].startswith('1. "The Kestrel Point lighthouse was decommissioned in 1987."') and "supported" in lines[1]
+    )
+    assert lines[2].startswith('2. "It was then converted into a luxury hotel by a Swiss investor."')
+    assert "NOT SUPPORTED" in lines[2] and "kestrel.pdf" in lines[2]
+    assert lines[-1] == "Score: 5/10 (1 of 2 sentences supported)"
+
+
+def test_reflection_on_a_decline_has_no_claims(model: ExtractiveGenerator) -> None:
+    verdict = reflect(model, "Not found in the documents. The closest passage is in rye.txt (page 1) [1], but no.")
+    assert "no claim" in verdict and verdict.endswith("Score: 10/10")
+
+
+def test_reduce_covers_every_document_before_adding_more(model: ExtractiveGenerator) -> None:
+    reply = model.run(messages=[], question="Summarize the documents.", task="reduce", documents=CONTEXT)["replies"][0]
+    assert {sentence["document_id"] for sentence in reply.meta["sentences"]} == {"d1", "d2"}
+    assert all(line.startswith("- ") and line.endswith(("[1]", "[2]")) for line in (reply.text or "").splitlines())
+
+
+def test_feedback_returns_the_top_sentences_without_declining(model: ExtractiveGenerator) -> None:
+    reply = model.run(messages=[], question="Who kept the lighthouse?", task="feedback", documents=CONTEXT)
+    text = reply["replies"][0].text or ""
+    assert "keeper" in text and not text.startswith("Not found")
