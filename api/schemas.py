@@ -100,9 +100,15 @@ class Document(Wire):
     updated_at: datetime
     metadata_dict: dict[str, Any] | None = None
     error: str | None = None  # not in the h2oGPTe model: why a failed document failed
+    summary: str | None = None
+    summary_parameters: str | None = None
 
 
-def document_from_row(row: dict[str, Any]) -> Document:
+class SuggestedQuestion(Wire):
+    question: str
+
+
+def document_from_row(row: dict[str, Any], with_summary: bool = True) -> Document:
     return Document(
         id=row["id"],
         name=row["name"],
@@ -115,6 +121,10 @@ def document_from_row(row: dict[str, Any]) -> Document:
         updated_at=datetime.fromisoformat(row["updated_at"]),
         metadata_dict=msgspec.json.decode(row["metadata"]) if row["metadata"] else None,
         error=row["error"],
+        summary=row["summary"] if with_summary else None,
+        summary_parameters=(
+            msgspec.json.encode({"llm": row["summary_llm"]}).decode() if with_summary and row["summary_llm"] else None
+        ),
     )
 
 

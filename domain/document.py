@@ -11,7 +11,15 @@ from typing import Any
 import msgspec
 
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
-from domain.events import Chunk, DocumentIngested, DocumentIngestionFailed, DocumentRemoved, Event
+from domain.events import (
+    Chunk,
+    DocumentIngested,
+    DocumentIngestionFailed,
+    DocumentQuestionsSuggested,
+    DocumentRemoved,
+    DocumentSummarized,
+    Event,
+)
 
 
 class RecordIngestedDocument(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,7 +54,23 @@ class RemoveDocument(msgspec.Struct, frozen=True, kw_only=True):
     collection_id: str
 
 
-DocumentCommand = RecordIngestedDocument | RecordFailedDocument | RemoveDocument
+class RecordSummary(msgspec.Struct, frozen=True, kw_only=True):
+    document_id: str
+    collection_id: str
+    summary: str
+    llm: str
+
+
+class RecordSuggestedQuestions(msgspec.Struct, frozen=True, kw_only=True):
+    document_id: str
+    collection_id: str
+    questions: tuple[str, ...]
+    llm: str
+
+
+DocumentCommand = (
+    RecordIngestedDocument | RecordFailedDocument | RemoveDocument | RecordSummary | RecordSuggestedQuestions
+)
 
 
 class Document(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,6 +130,24 @@ def decide(state: State, command: DocumentCommand) -> list[Event]:
         ]
     if state is None or state.removed or state.collection_id != command.collection_id:
         raise NotFound(f"document {command.document_id} not found in collection {command.collection_id}")
+    if not isinstance(command, RemoveDocument) and state.status != "completed":
+        raise InvalidCommand(f"document {command.document_id} failed ingestion; it has nothing to summarise")
+    if isinstance(command, RecordSummary):
+        if not command.summary.strip():
+            raise InvalidCommand("a summary cannot be empty")
+        return [DocumentSummarized(**msgspec.structs.asdict(command))]
+    if isinstance(command, RecordSuggestedQuestions):
+        questions = tuple(question.strip() for question in command.questions if question.strip())
+        if not questions:
+            raise InvalidCommand("no questions to record")
+        return [
+            DocumentQuestionsSuggested(
+                document_id=command.document_id,
+                collection_id=command.collection_id,
+                questions=questions,
+                llm=command.llm,
+            )
+        ]
     return [DocumentRemoved(document_id=state.document_id, collection_id=state.collection_id)]
 
 

@@ -157,6 +157,24 @@ class DocumentRemoved(Event, frozen=True):
     collection_id: str
 
 
+class DocumentSummarized(Event, frozen=True):
+    """A summary of the whole document, made by ``llm`` at ingestion (``gen_doc_summaries``)."""
+
+    document_id: str
+    collection_id: str
+    summary: str
+    llm: str
+
+
+class DocumentQuestionsSuggested(Event, frozen=True):
+    """Questions the document can answer, made by ``llm`` at ingestion (``gen_doc_questions``)."""
+
+    document_id: str
+    collection_id: str
+    questions: tuple[str, ...]
+    llm: str
+
+
 # --- chat sessions --------------------------------------------------------------------------------------
 
 
@@ -273,6 +291,8 @@ AnyEvent = (
     | DocumentIngested
     | DocumentIngestionFailed
     | DocumentRemoved
+    | DocumentSummarized
+    | DocumentQuestionsSuggested
     | ChatSessionCreated
     | ChatSessionRenamed
     | ChatSessionDeleted

@@ -145,3 +145,19 @@ class VectorIndex(Protocol):
     def query(self, collection_id: str, vector: Any, top_k: int) -> list[VectorHit]:
         """``vector``: a 1-D float array (or sequence) of the index's dimension."""
         ...
+
+
+class DocumentEnricher(Protocol):
+    """Writes about a freshly ingested document with a model: a summary, and questions it can answer."""
+
+    def generates_text(self, llm: str) -> bool:
+        """Whether ``llm`` writes text of its own (question generation needs that); unknown models are False."""
+        ...
+
+    def summarize(self, llm: str, name: str, texts: Sequence[str]) -> str:
+        """A summary of the document whose chunk ``texts`` are given in reading order."""
+        ...
+
+    def suggest_questions(self, llm: str, name: str, texts: Sequence[str], count: int) -> list[str]:
+        """Up to ``count`` questions the document answers."""
+        ...

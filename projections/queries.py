@@ -117,6 +117,14 @@ class ReadModels:
             )
         )
 
+    def suggested_questions(self, collection_id: str, limit: int) -> list[str]:
+        """Questions suggested for the collection's documents, taking turns across documents."""
+        rows = self.store.fetch_all(
+            "SELECT question FROM suggested_questions WHERE collection_id = ? ORDER BY ordinal, document_id LIMIT ?",
+            (collection_id, limit),
+        )
+        return [row[0] for row in rows]
+
     def chunk_count(self, collection_id: str) -> int:
         return self._count("SELECT COUNT(*) FROM chunks WHERE collection_id = ?", (collection_id,))
 

@@ -33,8 +33,13 @@ CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, collection_id TEXT NOT NULL, upload_id TEXT NOT NULL, job_id TEXT, name TEXT NOT NULL,
     type TEXT NOT NULL, size INTEGER NOT NULL, page_count INTEGER NOT NULL, status TEXT NOT NULL, error TEXT,
     content_hash TEXT, metadata TEXT NOT NULL, owner TEXT NOT NULL, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL, summary TEXT, summary_llm TEXT
 );
+CREATE TABLE IF NOT EXISTS suggested_questions (
+    document_id TEXT NOT NULL, collection_id TEXT NOT NULL, ordinal INTEGER NOT NULL, question TEXT NOT NULL,
+    llm TEXT NOT NULL, PRIMARY KEY (document_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS suggested_questions_by_collection ON suggested_questions (collection_id);
 CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection_id, status, created_at);
 CREATE TABLE IF NOT EXISTS chunks (
     collection_id TEXT NOT NULL, chunk_id INTEGER NOT NULL, document_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
@@ -141,6 +146,7 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
             conn.execute("DELETE FROM documents WHERE collection_id = ?", (event.collection_id,))
             conn.execute("DELETE FROM chunks WHERE collection_id = ?", (event.collection_id,))
             conn.execute("DELETE FROM chunks_fts WHERE collection_id = ?", (event.collection_id,))
+            conn.execute("DELETE FROM suggested_questions WHERE collection_id = ?", (event.collection_id,))
         case ev.UploadReceived():
             conn.execute(
                 "INSERT INTO uploads (id, filename, size, content_hash, owner, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -167,6 +173,21 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
                     at,
                 ),
             )
+        case ev.DocumentSummarized():
+            conn.execute(
+                "UPDATE documents SET summary = ?, summary_llm = ?, updated_at = ? WHERE id = ?",
+                (event.summary, event.llm, at, event.document_id),
+            )
+        case ev.DocumentQuestionsSuggested():
+            conn.execute("DELETE FROM suggested_questions WHERE document_id = ?", (event.document_id,))
+            conn.executemany(
+                "INSERT INTO suggested_questions (document_id, collection_id, ordinal, question, llm)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (event.document_id, event.collection_id, ordinal, question, event.llm)
+                    for ordinal, question in enumerate(event.questions)
+                ],
+            )
         case ev.DocumentRemoved():
             row = conn.execute(
                 "SELECT size FROM documents WHERE id = ? AND status = 'completed'", (event.document_id,)
@@ -174,6 +195,7 @@ def project(conn: sqlite3.Connection, record: RecordedEvent, event: ev.AnyEvent)
             conn.execute("DELETE FROM documents WHERE id = ?", (event.document_id,))
             conn.execute("DELETE FROM chunks WHERE document_id = ?", (event.document_id,))
             conn.execute("DELETE FROM chunks_fts WHERE document_id = ?", (event.document_id,))
+            conn.execute("DELETE FROM suggested_questions WHERE document_id = ?", (event.document_id,))
             if row is not None:
                 conn.execute(
                     "UPDATE collections SET document_count = document_count - 1,"

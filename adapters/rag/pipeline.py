@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from haystack import Document, Pipeline
 from haystack.core.errors import PipelineRuntimeError
 from haystack.dataclasses import ChatMessage, StreamingChunk
 
+from adapters.rag import prompts
 from adapters.rag.components import HybridRetriever, PromptAssembler, QueryEmbedder, QuestionRepairer
 from adapters.rag.extractive import ExtractiveGenerator, ReaderWeights
 from domain.answering import DECLINE, GUIDED_ARGS, Answer, AnswerRequest, is_follow_up, reflection_prompt
@@ -52,6 +53,7 @@ _SUMMARY_REQUEST = re.compile(
     re.I,
 )
 _CITATION = re.compile(r"\s*\[\d+\]")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.])\s*")
 ALL_DATA_CHUNKS_FOR_AUTO = 400  # auto prefers rag+ over all_data above this many chunks
 
 
@@ -234,6 +236,50 @@ class HaystackAnswerer:
                 return "all_data", f"the question asks for a summary and the collection has {chunks} chunks"
             return "rag+", f"the question asks for a summary, but the collection has {chunks} chunks"
         return "rag", "a question about specific content"
+
+    # --- about documents, at ingestion (the DocumentEnricher port) ------------------------------------------
+
+    def generates_text(self, llm: str) -> bool:
+        model = self._models.get(llm)
+        return model is not None and model.generative
+
+    def summarize(self, llm: str, name: str, texts: Sequence[str]) -> str:
+        """Map-reduce over the document's chunks with h2oGPTe's document-summary prompts; extractive with the
+        extractive model (its salient sentences), written by an LLM otherwise."""
+        request = AnswerRequest(
+            question=f"Summarize {name}.",
+            collection_id=None,
+            rag_type="all_data",
+            llm=llm,
+            system_prompt=None,
+            pre_prompt_summary=prompts.DOCUMENT_SUMMARY_PRE_PROMPT,
+            prompt_summary=prompts.DOCUMENT_SUMMARY_PROMPT,
+        )
+        run = _Run(request=request, model=self._model(llm))
+        return _CITATION.sub("", self._map_reduce(run, _texts_as_documents(name, texts))).strip()
+
+    def suggest_questions(self, llm: str, name: str, texts: Sequence[str], count: int) -> list[str]:
+        """Questions written by an LLM from as much of the document's start as fits its context."""
+        model = self._model(llm)
+        if not model.generative:
+            raise InvalidCommand(f"model {llm!r} cannot write questions: it only selects sentences from documents")
+        request = AnswerRequest(
+            question="",
+            collection_id=None,
+            rag_type="llm_only",
+            llm=llm,
+            system_prompt=None,
+            pre_prompt_summary=prompts.DOCUMENT_QUESTIONS_PRE_PROMPT,
+            prompt_summary=prompts.DOCUMENT_QUESTIONS_PROMPT.format(count=count),
+        )
+        run = _Run(request=request, model=model)
+        documents = _texts_as_documents(name, texts)
+        for citation, document in enumerate(documents, start=1):
+            document.meta["citation"] = citation
+        reply = self._generate(run, "map", "", self._batches(run, documents)[0])
+        lines = [_LIST_MARKER.sub("", line).strip() for line in (reply.text or "").splitlines()]
+        questions = [line for line in lines if line.endswith("?")] or [line for line in lines if line]
+        return questions[:count]
 
     # --- the modes ----------------------------------------------------------------------------------------
 
@@ -505,6 +551,13 @@ class HaystackAnswerer:
             **({"llm_args": reflection.llm_args} if self._model(reflection.llm).generative else {"answer": answer}),
         )
         return reply.text or ""
+
+
+def _texts_as_documents(name: str, texts: Sequence[str]) -> list[Document]:
+    return [
+        Document(content=text, meta={"document_id": name, "document_name": name, "pages": "", "ordinal": ordinal})
+        for ordinal, text in enumerate(texts)
+    ]
 
 
 def _middle_cut(text: str, spans: list[tuple[int, int]], keep: int) -> str:

@@ -10,7 +10,8 @@ SYSTEM = "{{ system_prompt }}"
 
 _CONTEXT = """\"\"\"
 {% for document in documents -%}
-[{{ document.meta.citation or loop.index }}] {{ document.meta.document_name }} (page {{ document.meta.pages }})
+[{{ document.meta.citation or loop.index }}] {{ document.meta.document_name }}
+{%- if document.meta.pages %} (page {{ document.meta.pages }}){% endif %}
 {{ document.content }}
 
 {% endfor -%}
@@ -31,3 +32,16 @@ USER = {
     "reflect": "{{ question }}",
 }
 HISTORY_TASKS = frozenset({"answer", "hyde"})
+
+# At ingestion (gen_doc_summaries, gen_doc_questions): h2oGPTe's auto_gen_document_summary_* defaults, and the
+# instruction that asks for suggested questions.
+DOCUMENT_SUMMARY_PRE_PROMPT = (
+    "In order to write a concise single-paragraph or bulleted list summary, pay attention to the following text:\n"
+)
+DOCUMENT_SUMMARY_PROMPT = (
+    "Using only the text above, write a condensed and concise summary of key results (preferably as bullet points)."
+)
+DOCUMENT_QUESTIONS_PRE_PROMPT = "Read the following excerpt of a document:\n"
+DOCUMENT_QUESTIONS_PROMPT = (
+    "Write {count} short questions that the text above answers, one per line, without numbering or any other text."
+)

@@ -7,6 +7,8 @@ per thread and see the last committed state.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger("parley")
 _CHECKPOINTS = "CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
 
 
@@ -23,7 +26,31 @@ class SQLiteReadStore:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._keepalive = self._connect()
-        self._keepalive.executescript(_CHECKPOINTS + ";\n" + schema)
+        self.rebuilt = self._migrate(self._keepalive, schema)
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection, schema: str) -> bool:
+        """Creates the tables; when the schema differs from the one they were built with, drops them first, so
+        that the projections rebuild every read model (and checkpoint) from the event log. True when it did."""
+        fingerprint = hashlib.sha256(schema.encode()).hexdigest()
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_fingerprint (fingerprint TEXT NOT NULL)")
+        row = conn.execute("SELECT fingerprint FROM schema_fingerprint").fetchone()
+        stale = row is not None and row[0] != fingerprint
+        if stale:
+            log.warning("read-model schema changed: rebuilding the read models from the event log")
+            tables = conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name != 'schema_fingerprint'"
+            ).fetchall()
+            virtual = [name for name, sql in tables if (sql or "").upper().startswith("CREATE VIRTUAL")]
+            for name in virtual:  # their shadow tables go with them
+                conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+            for name, _ in tables:
+                conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+        conn.executescript(_CHECKPOINTS + ";\n" + schema)
+        conn.execute("DELETE FROM schema_fingerprint")
+        conn.execute("INSERT INTO schema_fingerprint (fingerprint) VALUES (?)", (fingerprint,))
+        return stale
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)

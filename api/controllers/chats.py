@@ -27,6 +27,7 @@ from api.schemas import (
     ChatSessionUpdateRequest,
     Count,
     CreateChatSessionRequest,
+    SuggestedQuestion,
     chat_message_from_row,
     chat_session_from_row,
     reference_from_row,
@@ -184,6 +185,17 @@ class ChatController(Controller):
             message_id, body = await anyio.to_thread.run_sync(ask, parley, session_id, data, who.username)
             return Response(ChatCompletion(message_id=message_id, body=body))
         return await _streamed_answer(parley, session_id, data, who.username)
+
+    @get("/{session_id:str}/questions", status_code=200, operation_id="list_questions_for_chat_session",
+         sync_to_thread=True)  # fmt: skip
+    def list_questions_for_chat_session(
+        self, parley: Parley, session_id: str, limit: int = 10
+    ) -> list[SuggestedQuestion]:
+        """Questions suggested for the documents of the session's collection."""
+        collection_id = _session(parley, session_id)["collection_id"]
+        _, limit = page(0, limit)
+        questions = parley.read_models.suggested_questions(collection_id, limit) if collection_id else []
+        return [SuggestedQuestion(question=question) for question in questions]
 
     @get("/{session_id:str}/messages", status_code=200, operation_id="get_chat_session_messages", sync_to_thread=True)
     def get_chat_session_messages(

@@ -17,6 +17,7 @@ from api.schemas import (
     CollectionUpdateRequest,
     Count,
     Document,
+    SuggestedQuestion,
     chat_session_from_row,
     collection_from_row,
     document_from_row,
@@ -132,12 +133,12 @@ class CollectionController(Controller):
         sync_to_thread=True,
     )
     def list_documents_for_collection(
-        self, parley: Parley, collection_id: str, offset: int = 0, limit: int = 100
+        self, parley: Parley, collection_id: str, offset: int = 0, limit: int = 100, with_summaries: bool = False
     ) -> list[Document]:
         _collection(parley, collection_id)
         offset, limit = page(offset, limit)
         rows = parley.read_models.documents(offset, limit, collection_id=collection_id)
-        return [document_from_row(row) for row in rows]
+        return [document_from_row(row, with_summaries) for row in rows]
 
     @get(
         "/{collection_id:str}/documents/count",
@@ -165,6 +166,20 @@ class CollectionController(Controller):
             document.RemoveDocument(document_id=document_id, collection_id=collection_id),
         )
         parley.wait_for(result.commit_position if result else None)
+
+    @get(
+        "/{collection_id:str}/questions",
+        status_code=200,
+        operation_id="list_questions_for_collection",
+        sync_to_thread=True,
+    )
+    def list_questions_for_collection(
+        self, parley: Parley, collection_id: str, limit: int = 10
+    ) -> list[SuggestedQuestion]:
+        """Questions suggested at ingestion (``gen_doc_questions``) for the collection's documents."""
+        _collection(parley, collection_id)
+        _, limit = page(0, limit)
+        return [SuggestedQuestion(question=q) for q in parley.read_models.suggested_questions(collection_id, limit)]
 
     @get(
         "/{collection_id:str}/chats",

@@ -22,10 +22,11 @@ class DocumentController(Controller):
         limit: int = 100,
         sort_column: str = "updated_at",
         ascending: bool = False,
+        with_summaries: bool = False,
     ) -> list[Document]:
         offset, limit = page(offset, limit)
         rows = parley.read_models.documents(offset, limit, sort_column=sort_column, ascending=ascending)
-        return [document_from_row(row) for row in rows]
+        return [document_from_row(row, with_summaries) for row in rows]
 
     @get("/count", status_code=200, operation_id="get_document_count", sync_to_thread=True)
     def get_document_count(self, parley: Parley) -> Count:

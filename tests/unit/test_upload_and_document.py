@@ -1,7 +1,21 @@
 from domain import document, upload
-from domain.document import RecordFailedDocument, RecordIngestedDocument, RemoveDocument
+from domain.document import (
+    RecordFailedDocument,
+    RecordIngestedDocument,
+    RecordSuggestedQuestions,
+    RecordSummary,
+    RemoveDocument,
+)
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
-from domain.events import Chunk, DocumentIngested, DocumentIngestionFailed, DocumentRemoved, UploadReceived
+from domain.events import (
+    Chunk,
+    DocumentIngested,
+    DocumentIngestionFailed,
+    DocumentQuestionsSuggested,
+    DocumentRemoved,
+    DocumentSummarized,
+    UploadReceived,
+)
 from domain.upload import ReceiveUpload
 from tests.unit.scenario import given
 
@@ -98,3 +112,29 @@ def test_remove_only_from_its_own_collection() -> None:
     given(document, INGESTED, removed).when(RemoveDocument(document_id="d1", collection_id="c1")).then_error(
         NotFound, "d1"
     )
+
+
+def test_an_ingested_document_gets_a_summary_and_suggested_questions() -> None:
+    summary = RecordSummary(document_id="d1", collection_id="c1", summary="It says hello.", llm="extractive")
+    given(document, INGESTED).when(summary).then(
+        DocumentSummarized(document_id="d1", collection_id="c1", summary="It says hello.", llm="extractive")
+    )
+    questions = RecordSuggestedQuestions(document_id="d1", collection_id="c1", questions=(" Why? ", ""), llm="m")
+    given(document, INGESTED).when(questions).then(
+        DocumentQuestionsSuggested(document_id="d1", collection_id="c1", questions=("Why?",), llm="m")
+    )
+
+
+def test_summaries_need_a_live_ingested_document_and_some_text() -> None:
+    summary = RecordSummary(document_id="d1", collection_id="c1", summary="It says hello.", llm="extractive")
+    given(document).when(summary).then_error(NotFound, "d1")
+    given(document, INGESTED, DocumentRemoved(document_id="d1", collection_id="c1")).when(summary).then_error(
+        NotFound, "d1"
+    )
+    failed = DocumentIngestionFailed(document_id="d1", collection_id="c1", upload_id="u1", job_id="j1",
+                                     name="a.txt", type="txt", size=5, reason="corrupt", owner="ann")  # fmt: skip
+    given(document, failed).when(summary).then_error(InvalidCommand, "failed ingestion")
+    blank = RecordSummary(document_id="d1", collection_id="c1", summary="  ", llm="extractive")
+    given(document, INGESTED).when(blank).then_error(InvalidCommand, "empty")
+    none = RecordSuggestedQuestions(document_id="d1", collection_id="c1", questions=("",), llm="m")
+    given(document, INGESTED).when(none).then_error(InvalidCommand, "no questions")
