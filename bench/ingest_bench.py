@@ -7,7 +7,7 @@ Run from the repository root::
 Two measurements over the same generated documents:
 
 - **Stages**, in-process with the real adapters, one stage after another so each has a clean share of the time:
-  parse (``FileParser``: pdfplumber, Tesseract), chunk (``chunk_document``), embed (the chunks, with
+  parse (``FileParser``: pdfium, pdfplumber for tables, Tesseract), chunk (``chunk_document``), embed (the chunks, with
   ``MiniLMEmbedder`` behind a fresh ``CachedEmbedder``), vectors (``ChromaVectorIndex.upsert``) and read models
   (the projector's ``DocumentIngested`` writes: documents, chunks and the ``chunks_fts`` BM25 index). These make a
   document searchable. Then sentences: every sentence of every chunk embedded for the extractive reader, which the
@@ -212,7 +212,7 @@ class Components:
 def parse_stage(
     corpus: Corpus, parser: FileParser, bar: tqdm, concurrent_files: int = 1
 ) -> tuple[list[ParsedDocument], StageTiming]:
-    """Parse every file, in turn as the Ingestor does (``concurrent_files=1``) or several at once from threads,
+    """Parse every file, one at a time (``concurrent_files=1``) or several at once from threads as the Ingestor does,
     advancing the bar page by page."""
     lock = threading.Lock()
 
@@ -394,6 +394,10 @@ class BarParser:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.bar: tqdm | None = None
+        self.lock = threading.Lock()  # the Ingestor parses several files at once
+
+    def __getattr__(self, name: str) -> Any:  # concurrent_files and the like
+        return getattr(self.inner, name)
 
     def parse(
         self,
@@ -407,7 +411,8 @@ class BarParser:
         def advance(done: int, total: int) -> None:
             nonlocal reported
             if self.bar is not None:
-                self.bar.update(done - reported)
+                with self.lock:
+                    self.bar.update(done - reported)
             reported = done
             if progress is not None:
                 progress(done, total)
@@ -647,8 +652,8 @@ def main() -> None:
     )
 
     stages = [run_stages(corpus, parser, tokenizer, embedder, args) for corpus in corpora]
-    # The Ingestor parses a job's files one by one; single-page files only use every OCR worker when files are
-    # parsed concurrently:
+    # The Ingestor parses as many files at once as there are OCR workers (FileParser.concurrent_files); the rows
+    # above parse one at a time, which leaves all but one worker idle on single-page files:
     stages.append(run_stages(corpora[-1], parser, tokenizer, embedder, args, concurrent_files=workers.max_workers))
     end_to_end: list[Result] = []
     if not args.skip_end_to_end:

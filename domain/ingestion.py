@@ -4,13 +4,18 @@ Each upload ends as exactly one document event (ingested with its chunks, or fai
 job-item event; a parser crash on one file is recorded as that file's failure and never stops the others.
 The job finishes only once the projections serving search have applied its documents, so ``completed``
 means searchable.
+
+Files are parsed a few at a time (as many as the parser can use: one per OCR worker) while the results are
+recorded in upload order, so a job of single-page scans keeps every OCR worker busy.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -24,6 +29,8 @@ from domain.ports import BlobStore, DocumentParser, ParseOptions, Tokenizer
 from domain.service import CommandHandler, stream_name
 
 PROGRESS_INTERVAL = 1.0  # seconds between recorded progress events of one file
+
+FileOutcome = document.RecordIngestedDocument | document.RecordFailedDocument
 
 
 def effective_settings(collection: CollectionSettings, overrides: dict[str, Any]) -> CollectionSettings:
@@ -43,8 +50,10 @@ class Ingestor:
         wait_for_projections: Callable[[int], None],
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         monotonic: Callable[[], float] = time.monotonic,
+        concurrent_files: int | None = None,
     ) -> None:
         self.monotonic = monotonic
+        self.concurrent_files = concurrent_files  # None: as many as the parser says it can use
         self.handler = handler
         self.blobs = blobs
         self.parser = parser
@@ -63,29 +72,43 @@ class Ingestor:
     ) -> int:
         """Ingest every upload, finish the job, and return the log position of its last event."""
         position = 0
-        for upload_id in upload_ids:
-            result = self._ingest_one(job_id, collection_id, upload_id, settings, owner, metadata or {})
-            position = max(position, result)
+        width = max(1, self.concurrent_files or int(getattr(self.parser, "concurrent_files", 1)))
+        pending: deque[Future[FileOutcome]] = deque()
+        remaining = iter(upload_ids)
+        with ThreadPoolExecutor(width, thread_name_prefix="parse") as pool:
+            try:
+                while True:
+                    while len(pending) < width and (upload_id := next(remaining, None)) is not None:
+                        document_id = self.new_id()  # here, so ids follow the upload order
+                        arguments = (document_id, job_id, collection_id, upload_id, settings, owner, metadata or {})
+                        pending.append(pool.submit(self._prepare, *arguments))
+                    if not pending:
+                        break
+                    position = max(position, self._record(job_id, pending.popleft().result()))
+            finally:
+                for future in pending:
+                    future.cancel()
         self.wait_for_projections(position)
         finished = self.handler.execute(job, stream_name("job", job_id), job.FinishJob(job_id=job_id))
         return finished.commit_position if finished else position
 
-    def _ingest_one(
+    def _prepare(
         self,
+        document_id: str,
         job_id: str,
         collection_id: str,
         upload_id: str,
         settings: CollectionSettings,
         owner: str,
         metadata: dict[str, Any],
-    ) -> int:
-        document_id = self.new_id()
+    ) -> FileOutcome:
+        """Parse and chunk one upload (in a parsing thread) into the command that records its document."""
         state = self.handler.load(upload, stream_name("upload", upload_id))
         if state is None:
             raise NotFound(f"upload {upload_id} not found")
         name, size = state.filename, state.size
         kind = name.rsplit(".", 1)[-1].lower() if "." in name else "unknown"
-        command: document.DocumentCommand
+        command: FileOutcome
         try:
             options = ParseOptions(ocr_model=settings.ocr_model, tesseract_lang=settings.tesseract_lang or "eng")
             progress = self._progress_reporter(job_id, upload_id)
@@ -121,6 +144,11 @@ class Ingestor:
         except Exception as error:
             reason = f"the parser failed on this file ({type(error).__name__}: {error})"
             command = self._failed(document_id, collection_id, upload_id, job_id, name, kind, size, reason, owner)
+        return command
+
+    def _record(self, job_id: str, command: FileOutcome) -> int:
+        """Record one file's document and job item events; the log position of the last."""
+        name, upload_id, document_id = command.name, command.upload_id, command.document_id
         self.handler.execute(document, stream_name("document", document_id), command)
         failed = isinstance(command, document.RecordFailedDocument)
         item = job.FinishJobItem(

@@ -9,6 +9,9 @@ Embeddings come through a cache keyed by content hash, so a rebuild does not emb
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +21,7 @@ from domain.chunking import split_sentences
 from domain.ports import RecordedEvent, VectorIndex
 
 NAME = "vector_index"
+BACKGROUND_NICE = 19  # the lowest CPU priority: the warmer gets only the time nothing else wants
 
 
 class VectorIndexProjection:
@@ -59,7 +63,9 @@ class SentenceVectorProjection:
 
     It runs beside the index but nobody waits for it: a document is searchable once its chunks are indexed,
     and a sentence not embedded yet is embedded (and cached) when a question first needs it. So ingestion is
-    as fast as chunk embedding allows, and answers stay fast once this projection has caught up.
+    as fast as chunk embedding allows, and answers stay fast once this projection has caught up. Its thread
+    runs at the lowest CPU priority, so that it takes no core from parsing, OCR and the chunk embeddings that
+    make documents searchable (with one torch thread the embedding runs in the calling thread itself).
     """
 
     name = "sentence_vectors"
@@ -73,6 +79,7 @@ class SentenceVectorProjection:
         return self.checkpoints.checkpoint(self.name)
 
     def apply(self, page: Sequence[RecordedEvent]) -> None:
+        _run_in_background()
         sentences = [
             chunk.text[start:end]
             for event in (ev.decode_event(record.data) for record in page)
@@ -84,3 +91,16 @@ class SentenceVectorProjection:
             self.embedder.embed(sentences)
         with self.checkpoints.transaction() as conn:
             self.checkpoints.set_checkpoint(conn, self.name, page[-1].position)
+
+
+def _run_in_background() -> None:
+    """Lower the calling thread's CPU priority, once. Linux gives each thread its own nice value; elsewhere it
+    would lower the whole process, so it is left alone there, as is the main thread (a CLI replay)."""
+    if sys.platform != "linux" or threading.current_thread() is threading.main_thread():
+        return
+    thread_id = threading.get_native_id()
+    try:
+        if os.getpriority(os.PRIO_PROCESS, thread_id) < BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, thread_id, BACKGROUND_NICE)
+    except OSError:  # not permitted in some sandboxes: run at the normal priority
+        pass

@@ -21,6 +21,7 @@ class FileParser:
 
     def __init__(self, workers: OcrWorkers | None = None) -> None:
         workers = workers or shared_workers()
+        self.concurrent_files = workers.max_workers  # how many files an Ingestor should parse at once
         text = TextParser()
         images = ImageParser(workers)
         self._by_extension: dict[str, DocumentParser] = {
