@@ -185,5 +185,5 @@ def bootstrap(settings: Settings) -> Parley:
         embedder=embedder,
         index=index,
         answerer=answerer,
-        ingestor=Ingestor(handler, blobs, parser, tokenizer, wait_for),
+        ingestor=Ingestor(handler, blobs, parser, tokenizer, wait_for, enricher=answerer),
     )

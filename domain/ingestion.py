@@ -23,14 +23,24 @@ import msgspec
 from domain import collection, document, job, upload
 from domain.chunking import chunk_document
 from domain.collection import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS, Collection
-from domain.errors import DocumentUnreadable, NotFound
+from domain.errors import DocumentUnreadable, NotFound, ParleyError
 from domain.events import CollectionSettings
-from domain.ports import BlobStore, DocumentParser, ParseOptions, Tokenizer
+from domain.ports import BlobStore, DocumentEnricher, DocumentParser, ParseOptions, Tokenizer
 from domain.service import CommandHandler, stream_name
 
 PROGRESS_INTERVAL = 1.0  # seconds between recorded progress events of one file
 
 FileOutcome = document.RecordIngestedDocument | document.RecordFailedDocument
+SUGGESTED_QUESTIONS = 5  # per document, with gen_doc_questions
+
+
+class Prepared(msgspec.Struct, frozen=True):
+    """One upload, parsed: the command that records its document, what was written about it (a summary,
+    questions), and why something asked for could not be written."""
+
+    outcome: FileOutcome
+    about: tuple[document.RecordSummary | document.RecordSuggestedQuestions, ...] = ()
+    problem: str | None = None
 
 
 def effective_settings(collection: CollectionSettings, overrides: dict[str, Any]) -> CollectionSettings:
@@ -51,7 +61,9 @@ class Ingestor:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         monotonic: Callable[[], float] = time.monotonic,
         concurrent_files: int | None = None,
+        enricher: DocumentEnricher | None = None,
     ) -> None:
+        self.enricher = enricher
         self.monotonic = monotonic
         self.concurrent_files = concurrent_files  # None: as many as the parser says it can use
         self.handler = handler
@@ -69,18 +81,25 @@ class Ingestor:
         settings: CollectionSettings,
         owner: str,
         metadata: dict[str, Any] | None = None,
+        enrich_llm: str | None = None,
     ) -> int:
-        """Ingest every upload, finish the job, and return the log position of its last event."""
+        """Ingest every upload, finish the job, and return the log position of its last event.
+
+        With ``gen_doc_summaries`` / ``gen_doc_questions`` set, ``enrich_llm`` writes a summary and questions of
+        each document, recorded with it; if that fails, the document is still ingested and the job's errors say
+        what was not written."""
         position = 0
         width = max(1, self.concurrent_files or int(getattr(self.parser, "concurrent_files", 1)))
-        pending: deque[Future[FileOutcome]] = deque()
+        pending: deque[Future[Prepared]] = deque()
         remaining = iter(upload_ids)
         with ThreadPoolExecutor(width, thread_name_prefix="parse") as pool:
             try:
                 while True:
                     while len(pending) < width and (upload_id := next(remaining, None)) is not None:
                         document_id = self.new_id()  # here, so ids follow the upload order
-                        arguments = (document_id, job_id, collection_id, upload_id, settings, owner, metadata or {})
+                        arguments = (
+                            document_id, job_id, collection_id, upload_id, settings, owner, metadata or {}, enrich_llm
+                        )  # fmt: skip
                         pending.append(pool.submit(self._prepare, *arguments))
                     if not pending:
                         break
@@ -101,8 +120,9 @@ class Ingestor:
         settings: CollectionSettings,
         owner: str,
         metadata: dict[str, Any],
-    ) -> FileOutcome:
-        """Parse and chunk one upload (in a parsing thread) into the command that records its document."""
+        enrich_llm: str | None = None,
+    ) -> Prepared:
+        """Parse and chunk one upload (in a parsing thread) into the commands that record its document."""
         state = self.handler.load(upload, stream_name("upload", upload_id))
         if state is None:
             raise NotFound(f"upload {upload_id} not found")
@@ -144,19 +164,48 @@ class Ingestor:
         except Exception as error:
             reason = f"the parser failed on this file ({type(error).__name__}: {error})"
             command = self._failed(document_id, collection_id, upload_id, job_id, name, kind, size, reason, owner)
-        return command
+        if isinstance(command, document.RecordFailedDocument) or enrich_llm is None:
+            return Prepared(command)
+        return self._write_about(command, settings, enrich_llm)
 
-    def _record(self, job_id: str, command: FileOutcome) -> int:
+    def _write_about(
+        self, command: document.RecordIngestedDocument, settings: CollectionSettings, llm: str
+    ) -> Prepared:
+        texts = [chunk.text for chunk in command.chunks]
+        about: list[document.RecordSummary | document.RecordSuggestedQuestions] = []
+        problems = []
+        ids = {"document_id": command.document_id, "collection_id": command.collection_id, "llm": llm}
+        if self.enricher is None:
+            return Prepared(command, problem="no model is configured to write about documents")
+        try:
+            if settings.gen_doc_summaries:
+                summary = self.enricher.summarize(llm, command.name, texts)
+                if summary.strip():
+                    about.append(document.RecordSummary(summary=summary, **ids))
+        except ParleyError as error:
+            problems.append(f"summary not written ({error.message})")
+        try:
+            if settings.gen_doc_questions:
+                questions = self.enricher.suggest_questions(llm, command.name, texts, SUGGESTED_QUESTIONS)
+                if questions:
+                    about.append(document.RecordSuggestedQuestions(questions=tuple(questions), **ids))
+        except ParleyError as error:
+            problems.append(f"questions not written ({error.message})")
+        return Prepared(command, tuple(about), "; ".join(problems) or None)
+
+    def _record(self, job_id: str, prepared: Prepared) -> int:
         """Record one file's document and job item events; the log position of the last."""
+        command = prepared.outcome
         name, upload_id, document_id = command.name, command.upload_id, command.document_id
-        self.handler.execute(document, stream_name("document", document_id), command)
+        self.handler.execute(document, stream_name("document", document_id), command, *prepared.about)
         failed = isinstance(command, document.RecordFailedDocument)
+        problem = command.reason if isinstance(command, document.RecordFailedDocument) else prepared.problem
         item = job.FinishJobItem(
             job_id=job_id,
             item_id=upload_id,
             status="failed" if failed else "completed",
             document_id=document_id,
-            error=f"{name}: {command.reason}" if isinstance(command, document.RecordFailedDocument) else None,
+            error=f"{name}: {problem}" if problem else None,
         )
         result = self.handler.execute(job, stream_name("job", job_id), item)
         return result.commit_position if result else 0

@@ -167,22 +167,26 @@ class HybridRetriever:
             row = rows.get((candidate.meta["document_id"], candidate.meta["ordinal"]))
             if row is None:
                 continue  # removed from the read models after the index answered
-            documents.append(
-                Document(
-                    id=candidate.id,
-                    content=row["text"],
-                    score=candidate.score,
-                    meta={
-                        "collection_id": row["collection_id"],
-                        "document_id": row["document_id"],
-                        "document_name": row["document_name"],
-                        "chunk_id": row["chunk_id"],
-                        "ordinal": row["ordinal"],
-                        "pages": row["pages"],
-                    },
-                )
-            )
+            documents.append(chunk_document(row, float(candidate.score or 0.0)))
         return {"documents": documents, "retrieval_time": time.perf_counter() - started}
+
+
+def chunk_document(row: dict[str, Any], score: float, **meta: Any) -> Document:
+    """A chunk row of the read models (with its document's name) as a Haystack Document."""
+    return Document(
+        id=f"{row['document_id']}:{row['ordinal']}",
+        content=row["text"],
+        score=score,
+        meta={
+            "collection_id": row["collection_id"],
+            "document_id": row["document_id"],
+            "document_name": row["document_name"],
+            "chunk_id": row["chunk_id"],
+            "ordinal": row["ordinal"],
+            "pages": row["pages"],
+            **meta,
+        },
+    )
 
 
 def _normalised(hits: list[tuple[str, int, float]], min_max: bool) -> list[Document]:

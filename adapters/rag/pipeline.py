@@ -36,7 +36,13 @@ from haystack.core.errors import PipelineRuntimeError
 from haystack.dataclasses import ChatMessage, StreamingChunk
 
 from adapters.rag import prompts
-from adapters.rag.components import HybridRetriever, PromptAssembler, QueryEmbedder, QuestionRepairer
+from adapters.rag.components import (
+    HybridRetriever,
+    PromptAssembler,
+    QueryEmbedder,
+    QuestionRepairer,
+    chunk_document,
+)
 from adapters.rag.extractive import ExtractiveGenerator, ReaderWeights
 from domain.answering import DECLINE, GUIDED_ARGS, Answer, AnswerRequest, is_follow_up, reflection_prompt
 from domain.chunking import split_sentences
@@ -328,7 +334,7 @@ class HaystackAnswerer:
         limit = self.max_llm_calls * 200  # more chunks than any permitted number of calls could read
         rows = self.read_models.collection_chunks(run.request.collection_id, limit)
         run.retrieval_time += time.perf_counter() - started
-        documents = [_document(row, score=1.0) for row in rows]
+        documents = [chunk_document(row, 1.0) for row in rows]
         batches = self._batches(run, documents)
         needed = len(batches) + (1 if len(batches) > 1 else 0)
         if needed > self.max_llm_calls or len(rows) == limit:
@@ -490,7 +496,7 @@ class HaystackAnswerer:
         documents = []
         for row in ordered:
             key = (row["document_id"], row["ordinal"])
-            documents.append(_document(row, score=scores.get(key, 0.0), neighbour=key not in scores))
+            documents.append(chunk_document(row, scores.get(key, 0.0), neighbour=key not in scores))
         return documents
 
     def _batches(self, run: _Run, documents: list[Document]) -> list[list[Document]]:
@@ -593,23 +599,6 @@ def _partials(reply: ChatMessage, batch: list[Document]) -> list[Document]:
         for sentence in sentences
         if sentence["citation"] in by_citation
     ]
-
-
-def _document(row: dict[str, Any], score: float, neighbour: bool = False) -> Document:
-    return Document(
-        id=f"{row['document_id']}:{row['ordinal']}",
-        content=row["text"],
-        score=score,
-        meta={
-            "collection_id": row["collection_id"],
-            "document_id": row["document_id"],
-            "document_name": row["document_name"],
-            "chunk_id": row["chunk_id"],
-            "ordinal": row["ordinal"],
-            "pages": row["pages"],
-            "neighbour": neighbour,
-        },
-    )
 
 
 def _reference(document: Document) -> Reference:

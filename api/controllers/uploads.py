@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio.to_thread
+import msgspec
 from litestar import Controller, Request, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -18,7 +19,8 @@ from api.controllers.jobs import job_details
 from api.schemas import IngestUploadBody, JobDetails, UploadedFile
 from domain import job, upload
 from domain.collection import check_settings
-from domain.errors import NotFound, NotReady, PayloadTooLarge
+from domain.errors import InvalidCommand, NotFound, NotReady, PayloadTooLarge
+from domain.events import ChatSettings, CollectionSettings
 from domain.ingestion import effective_settings, live_collection
 from domain.service import stream_name
 
@@ -128,6 +130,9 @@ class UploadController(Controller):
             state = live_collection(parley.handler, collection_id)
             settings = effective_settings(state.settings, options)
             check_settings(settings)
+            row = parley.read_models.collection(collection_id)
+            chat_settings = msgspec.json.decode(row["chat_settings"], type=ChatSettings) if row else ChatSettings()
+            enrich_llm = _writer(parley, settings, chat_settings.llm)
             missing = [upload_id for upload_id in ids if parley.read_models.upload(upload_id) is None]
             if missing:
                 raise NotFound(f"uploads not found: {', '.join(missing[:10])}")
@@ -148,11 +153,28 @@ class UploadController(Controller):
             parley.wait_for(result.commit_position if result else None)
             metadata = body.metadata if body is not None else None
             parley.jobs[job_id] = parley.ingestion_pool.submit(
-                parley.ingestor.run, job_id, collection_id, ids, settings, owner, metadata
+                parley.ingestor.run, job_id, collection_id, ids, settings, owner, metadata, enrich_llm
             )
             return job_id
 
         return await anyio.to_thread.run_sync(start)
+
+
+def _writer(parley: Parley, settings: CollectionSettings, collection_llm: str | None) -> str | None:
+    """The model that writes summaries and questions of the job's documents (the collection's, else the default),
+    when the settings ask for either; a model that cannot write questions is refused up front."""
+    if not (settings.gen_doc_summaries or settings.gen_doc_questions):
+        return None
+    llm = collection_llm if collection_llm and collection_llm != "auto" else parley.settings.default_llm
+    if llm not in parley.answerer.models():
+        raise InvalidCommand(f"the collection's llm {llm!r} is not a configured model")
+    if settings.gen_doc_questions and not parley.answerer.generates_text(llm):
+        raise InvalidCommand(
+            f"gen_doc_questions needs a model that writes text, and the collection's model {llm!r} only selects "
+            "sentences from documents: configure an LLM backend (PARLEY_LLM_BASE_URL) and set the collection's "
+            "chat_settings.llm, or ingest without gen_doc_questions"
+        )
+    return llm
 
 
 def _option(value: str) -> Any:

@@ -7,6 +7,7 @@ The model server is ``tests.llm_peer.LLMPeer``, a protocol-faithful OpenAI-compa
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -276,3 +277,45 @@ def test_a_misconfigured_backend_stops_the_server_with_a_clear_message(tmp_path:
     with pytest.raises(RuntimeError) as raised:
         process.start(timeout=60)
     assert "configuration error" in str(raised.value) and "PARLEY_LLM_MODELS" in str(raised.value)
+
+
+def test_summaries_and_questions_are_written_by_the_collections_model(a: dict[str, Any], peer: LLMPeer) -> None:
+    created = a["collections"].create_collection(rest.CollectionCreateRequest(
+        name="Written", description="", chat_settings=rest.ChatSettings(llm="peer-small")))  # fmt: skip
+    upload = a["ingestion"].upload_file(file=("kestrel.pdf", text_pdf(LIGHTHOUSE_PAGES)))
+    peer.responder = lambda body: (
+        "1. When was the lighthouse decommissioned?\n2) Who was its last keeper?\nWhat is on the headland?"
+        if "questions that the text above answers" in user_text(body)
+        else "A lighthouse on Kestrel Point, decommissioned in 1987 [1]."
+    )
+    try:
+        a["ingestion"].ingest_upload([upload.id], collection_id=created.id, gen_doc_summaries=True,
+                                     gen_doc_questions=True, timeout=120)  # fmt: skip
+    finally:
+        peer.responder = None
+    (document,) = a["collections"].list_documents_for_collection(created.id)
+    summary = a["documents"].get_document(document.id).summary
+    assert summary == "A lighthouse on Kestrel Point, decommissioned in 1987."  # citation markers removed
+    questions = [q.question for q in a["collections"].list_questions_for_collection(created.id)]
+    assert questions == ["When was the lighthouse decommissioned?", "Who was its last keeper?",
+                         "What is on the headland?"]  # fmt: skip
+    session = a["chat"].create_chat_session(collection_id=created.id)
+    assert [q.question for q in a["chat"].list_questions_for_chat_session(session.id, limit=2)] == questions[:2]
+    assert all(r["model"] == "peer-small" for r in peer.requests)
+    # The summary prompt held the whole document (it fits peer-small's context in one call), in reading order.
+    summary_prompt = next(user_text(r) for r in peer.requests if "condensed and concise summary" in user_text(r))
+    assert summary_prompt.index("Kestrel Point is a rocky") < summary_prompt.index("decommissioned in 1987")
+
+
+def test_a_failing_writer_leaves_the_document_ingested_and_says_so(a: dict[str, Any], peer: LLMPeer) -> None:
+    created = a["collections"].create_collection(rest.CollectionCreateRequest(
+        name="Unwritten", description="", chat_settings=rest.ChatSettings(llm="peer-large")))  # fmt: skip
+    upload = a["ingestion"].upload_file(file=("kestrel.pdf", text_pdf(LIGHTHOUSE_PAGES)))
+    peer.fail_next(status=503, times=5)
+    job = a["ingestion"].create_ingest_upload_job([upload.id], collection_id=created.id, gen_doc_summaries=True)
+    while (details := a["jobs"].get_job(job.id)).overall_status == "in progress":
+        time.sleep(0.05)
+    assert details.overall_status == "completed" and len(details.errors) == 1
+    assert details.errors[0].startswith("kestrel.pdf: summary not written (model 'peer-large' on 'llm' failed")
+    (document,) = a["collections"].list_documents_for_collection(created.id)
+    assert document.status == "completed" and a["documents"].get_document(document.id).summary is None
