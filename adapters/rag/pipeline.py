@@ -105,6 +105,7 @@ class _Run:
     retrieval_time: float = 0.0
     prompt_raw: str = ""
     context: list[Document] = field(default_factory=list)  # what the latest call's prompt held
+    reply_meta: dict[str, Any] = field(default_factory=dict)  # what the latest call's model said of its reply
     on_delta: Callable[[str], None] | None = None  # receives the final call's text as it is made
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # of each text retrieval searched with
     repaired: dict[str, str] = field(default_factory=dict)  # each such text with its disfluencies repaired
@@ -208,6 +209,9 @@ class HaystackAnswerer:
             "response_time": round(elapsed, 4),
             "retrieval_time": round(run.retrieval_time, 4),
         }
+        if "confidence" in run.reply_meta:  # the extractive reader's, for tuning and auditing its declines
+            usage["best_sentence_score"] = round(float(run.reply_meta["best_score"]), 4)
+            usage["confidence"] = round(float(run.reply_meta["confidence"]), 4)
         if request.rag_type == "auto":
             usage.update(rag_type_requested="auto", auto_reason=reason)
         if reflection is not None:
@@ -447,6 +451,7 @@ class HaystackAnswerer:
         if task != "reflect":
             run.prompt_raw = prompt
             run.context = documents
+            run.reply_meta = reply.meta
         return reply
 
     def _fit(
