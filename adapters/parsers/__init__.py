@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from adapters.parsers.image import IMAGE_FORMATS, ImageParser
-from adapters.parsers.ocr import OcrWorkers, shared_workers
+from adapters.parsers.ocr import OcrWorkers, check_language, shared_workers
 from adapters.parsers.options import DEFAULT_OPTIONS
 from adapters.parsers.pdf import PdfParser
 from adapters.parsers.text import TextParser
-from domain.errors import DocumentUnreadable
+from domain.errors import DocumentUnreadable, InvalidCommand
 from domain.ports import DocumentParser, PageProgress, ParsedDocument, ParseOptions
 
 
@@ -36,6 +36,14 @@ class FileParser:
     @property
     def extensions(self) -> list[str]:
         return sorted(self._by_extension)
+
+    @staticmethod
+    def check_language(tesseract_lang: str) -> None:
+        """Refuses (InvalidCommand) an OCR language that Tesseract does not have here, before any file is read."""
+        try:
+            check_language(tesseract_lang)
+        except DocumentUnreadable as error:
+            raise InvalidCommand(error.message) from error
 
     def parse(
         self, filename: str, data: bytes, options: ParseOptions = DEFAULT_OPTIONS, progress: PageProgress | None = None

@@ -130,6 +130,8 @@ class UploadController(Controller):
             state = live_collection(parley.handler, collection_id)
             settings = effective_settings(state.settings, options)
             check_settings(settings)
+            if settings.tesseract_lang and settings.ocr_model != "off":
+                parley.parser.check_language(settings.tesseract_lang)
             row = parley.read_models.collection(collection_id)
             chat_settings = msgspec.json.decode(row["chat_settings"], type=ChatSettings) if row else ChatSettings()
             enrich_llm = _writer(parley, settings, chat_settings.llm)

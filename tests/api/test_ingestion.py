@@ -16,7 +16,7 @@ from pathlib import Path
 
 import h2ogpte.rest_sync as rest
 import pytest
-from h2ogpte.rest_sync.exceptions import ApiException
+from h2ogpte.rest_sync.exceptions import ApiException, BadRequestException
 
 from tests.documents import (
     PROSE,
@@ -245,25 +245,23 @@ def test_a_job_whose_files_all_fail_ends_failed(api: rest.ApiClient) -> None:
     assert a.collections.get_document_count_for_collection(collection_id).count == 0
 
 
-def test_an_unknown_tesseract_language_fails_the_image_with_the_reason(api: rest.ApiClient) -> None:
-    """The option is accepted (the job is created), and the image that needs OCR fails naming the language;
-    a text file in the same job needs no OCR and is ingested."""
+def test_an_unknown_tesseract_language_is_refused_before_the_job_starts(api: rest.ApiClient) -> None:
+    """A language Tesseract does not have is a 400 naming it, the installed ones and the package to add; no job
+    is created. The installed language is accepted."""
     a = apis(api)
     collection_id = new_collection(a, "Unknown language")
     ids = upload(a, {"scan.png": image_bytes(text_image(PRINTED_FACT, STRIP), "PNG"), "orchard.txt": ORCHARD})
-    job = a.ingestion.create_ingest_upload_job(list(ids.values()), collection_id=collection_id, tesseract_lang="xyz")
-    details, _ = follow(a, job.id)
-    assert details.overall_status == "completed" and details.files_failed == 1
-    (line,) = details.errors
-    assert line.startswith("scan.png: ") and "no language xyz installed" in line and "eng" in line, line
-    assert [d.name for d in a.collections.list_documents_for_collection(collection_id)] == ["orchard.txt"]
+    jobs_before = len(a.jobs.list_jobs())
+    with pytest.raises(BadRequestException) as raised:
+        a.ingestion.create_ingest_upload_job(list(ids.values()), collection_id=collection_id, tesseract_lang="xyz")
+    message = json.loads(raised.value.body)["message"]
+    assert "no language xyz installed" in message and "eng" in message and "tesseract-ocr-xyz" in message, message
+    assert len(a.jobs.list_jobs()) == jobs_before
+    assert a.collections.list_documents_for_collection(collection_id) == []
 
-    only_image = upload(a, {"scan.png": image_bytes(text_image(PRINTED_FACT, STRIP), "PNG")})
-    job = a.ingestion.create_ingest_upload_job(
-        list(only_image.values()), collection_id=collection_id, tesseract_lang="xyz"
-    )
+    job = a.ingestion.create_ingest_upload_job(list(ids.values()), collection_id=collection_id, tesseract_lang="eng")
     details, _ = follow(a, job.id)
-    assert details.overall_status == "failed" and len(details.errors) == 1 and "xyz" in details.errors[0]
+    assert details.overall_status == "completed" and details.files_failed == 0
 
 
 def stored(data_dir: Path) -> tuple[list[tuple[str, int]], int]:
