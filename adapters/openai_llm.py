@@ -111,6 +111,8 @@ class OpenAICompatibleChatModel:
             raise BackendUnavailable(
                 f"model {self.model!r} on {self.backend.name!r} failed with HTTP {error.status_code}: {error.message}"
             ) from error
+        except (openai.OpenAIError, ValueError) as error:  # an error event mid-stream, a body that is not JSON
+            raise BackendUnavailable(f"model {self.model!r} on {self.backend.name!r} failed: {error}") from error
         replies: list[ChatMessage] = result["replies"]
         if not replies:
             raise BackendUnavailable(f"model {self.model!r} on {self.backend.name!r} returned no reply")

@@ -32,7 +32,7 @@ from domain.answering import (
     validate_llm_args,
 )
 from domain.collection import RAG_TYPES
-from domain.errors import BackendUnavailable, InvalidCommand, NotFound
+from domain.errors import DomainError, InvalidCommand, NotFound, ParleyError
 from domain.events import AnswerGenerated, ChatSettings
 from domain.service import stream_name
 
@@ -80,6 +80,10 @@ def _prompt_field(request: ChatCompletionRequest, config: dict[str, Any], key: s
     return default if value is None or value == client_default else value
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _reflection(config: dict[str, Any], llm: str) -> Reflection | None:
     """Self-reflection runs when ``self_reflection_config`` has any setting."""
     if not config:
@@ -90,15 +94,20 @@ def _reflection(config: dict[str, Any], llm: str) -> Reflection | None:
     llm_args = config.get("llm_args_reflection") or {}
     if isinstance(llm_args, str):
         try:
-            llm_args = json.loads(llm_args)
-        except json.JSONDecodeError as error:
+            llm_args = json.loads(llm_args, parse_constant=_no_constant)
+        except (json.JSONDecodeError, ValueError) as error:
             raise InvalidCommand(f"self_reflection_config.llm_args_reflection is not JSON: {error}") from error
     if not isinstance(llm_args, dict):
         raise InvalidCommand("self_reflection_config.llm_args_reflection must be a JSON object")
     prompt = _text(config, "prompt_reflection") or DEFAULT_PROMPT_REFLECTION
     reflection_prompt(prompt, "", "")  # exactly two %s, or 400
     model = _text(config, "llm_reflection") or llm
-    system = config.get("system_prompt_reflection", DEFAULT_SYSTEM_PROMPT_REFLECTION)
+    # Absent: the default; given (even empty): as given, empty meaning no system prompt.
+    system = (
+        _text(config, "system_prompt_reflection")
+        if "system_prompt_reflection" in config
+        else (DEFAULT_SYSTEM_PROMPT_REFLECTION)
+    )
     return Reflection(llm=model, prompt=prompt, system_prompt=system or None, llm_args=validate_llm_args(llm_args))
 
 
@@ -188,8 +197,8 @@ def ask(
 ) -> tuple[str, str]:
     """Answer ``request`` in the session; returns (answer message id, answer text).
 
-    A client mistake raises before anything is recorded. A backend failure is recorded as AnswerFailed and
-    re-raised, so the session shows the question and why it has no answer.
+    A client mistake raises and records nothing. Any other failure (a backend down, a fault of Parley's own) is
+    recorded as AnswerFailed and re-raised, so the session shows the question and why it has no answer.
     """
     session = parley.read_models.chat_session(session_id)
     if session is None:
@@ -202,12 +211,15 @@ def ask(
     asked = chat.AskQuestion(session_id=session_id, message_id=question_id, text=request.message, username=username)
     try:
         answer = parley.answerer.answer(answer_request, on_delta)
-    except BackendUnavailable as error:
+    except DomainError:
+        raise  # the client's mistake: nothing is recorded
+    except Exception as error:  # a backend down, or a fault of Parley's own: the session shows why
+        reason = error.message if isinstance(error, ParleyError) else f"internal error ({type(error).__name__})"
         failure = chat.RecordAnswerFailure(
             session_id=session_id,
             message_id=answer_id,
             reply_to=question_id,
-            reason=error.message,
+            reason=reason,
             error_type=type(error).__name__,
         )
         parley.wait_for(_position(parley.handler.execute(chat, stream, asked, failure)))

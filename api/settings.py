@@ -5,51 +5,56 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
 from adapters.openai_llm import LLMBackend
 from domain.errors import ConfigurationError
 
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+# The environment variable of each setting that has one (PARLEY_ADMIN_API_KEY is read only when not empty).
+_VARIABLES = {
+    "data_dir": "PARLEY_DATA_DIR",
+    "host": "PARLEY_HOST",
+    "port": "PARLEY_PORT",
+    "admin_api_key": "PARLEY_ADMIN_API_KEY",
+    "max_upload_mb": "PARLEY_MAX_UPLOAD_MB",
+    "default_llm": "PARLEY_LLM_DEFAULT",
+    "decline_threshold": "PARLEY_DECLINE_THRESHOLD",
+    "max_llm_calls": "PARLEY_MAX_LLM_CALLS",
+    "extractive_context_tokens": "PARLEY_EXTRACTIVE_CONTEXT_TOKENS",
+}
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path("./data")
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     admin_api_key: str | None = None
-    max_upload_mb: float = 100.0
+    max_upload_mb: Annotated[float, msgspec.Meta(gt=0)] = 100.0
     default_llm: str = "extractive"
     request_timeout_s: float = 600.0
     decline_threshold: float | None = None  # the extractive reader's confidence threshold; None: its tuned default
-    max_llm_calls: int = 32  # per answer: caps all_data and rag+ map-reduce
-    extractive_context_tokens: int = 4096  # the extractive model's context, as map-reduce packs it
+    max_llm_calls: Positive = 32  # per answer: caps all_data and rag+ map-reduce
+    extractive_context_tokens: Annotated[int, msgspec.Meta(ge=512)] = 4096  # what its map-reduce calls are packed to
     llm_backends: tuple[LLMBackend, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``PARLEY_*`` variables (and ``overrides``, e.g. from the command line); a value that is not
+        of its setting's type or range is a ConfigurationError naming the variable."""
         env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        if "PARLEY_DATA_DIR" in env:
-            values["data_dir"] = Path(env["PARLEY_DATA_DIR"])
-        if "PARLEY_HOST" in env:
-            values["host"] = env["PARLEY_HOST"]
-        if "PARLEY_PORT" in env:
-            values["port"] = int(env["PARLEY_PORT"])
-        if env.get("PARLEY_ADMIN_API_KEY"):
-            values["admin_api_key"] = env["PARLEY_ADMIN_API_KEY"]
-        if "PARLEY_DECLINE_THRESHOLD" in env:
-            values["decline_threshold"] = float(env["PARLEY_DECLINE_THRESHOLD"])
-        if "PARLEY_MAX_LLM_CALLS" in env:
-            values["max_llm_calls"] = int(env["PARLEY_MAX_LLM_CALLS"])
-        if "PARLEY_EXTRACTIVE_CONTEXT_TOKENS" in env:
-            values["extractive_context_tokens"] = int(env["PARLEY_EXTRACTIVE_CONTEXT_TOKENS"])
-        if "PARLEY_MAX_UPLOAD_MB" in env:
-            values["max_upload_mb"] = float(env["PARLEY_MAX_UPLOAD_MB"])
+        values: dict[str, object] = {field: env[name] for field, name in _VARIABLES.items() if env.get(name)}
         values["llm_backends"] = llm_backends(env)
-        if env.get("PARLEY_LLM_DEFAULT"):
-            values["default_llm"] = env["PARLEY_LLM_DEFAULT"]
         values.update({key: value for key, value in overrides.items() if value is not None})
-        return msgspec.convert(values, cls, from_attributes=False, strict=False)
+        if "data_dir" in values:
+            values["data_dir"] = Path(str(values["data_dir"]))
+        try:
+            return msgspec.convert(values, cls, from_attributes=False, strict=False)
+        except msgspec.ValidationError as error:
+            field = str(error).rpartition("$.")[2].strip("`").split(".")[0].split("[")[0]
+            raise ConfigurationError(f"{_VARIABLES.get(field, field)}: {error}") from error
 
     @property
     def max_upload_bytes(self) -> int:
@@ -63,6 +68,8 @@ def llm_backends(env: Mapping[str, str]) -> tuple[LLMBackend, ...]:
     ``_TIMEOUT_S`` and ``_MAX_RETRIES``."""
     prefixes = {"llm": "PARLEY_LLM_"} if env.get("PARLEY_LLM_BASE_URL") else {}
     for name in filter(None, (part.strip() for part in env.get("PARLEY_LLM_BACKENDS", "").split(","))):
+        if name in prefixes:
+            raise ConfigurationError(f"PARLEY_LLM_BACKENDS names {name!r} twice (or the unnamed backend's name, llm)")
         prefixes[name] = f"PARLEY_LLM_{name.upper().replace('-', '_')}_"
     backends = []
     for name, prefix in prefixes.items():

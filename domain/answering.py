@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -153,13 +154,17 @@ class Answerer(Protocol):
 # llm_args: the h2oGPTe keys Parley understands. Sampling keys go to the model; guided decoding only to backends
 # that support it; the extractive model has no sampling at all and ignores them.
 _NUMBER_ARGS = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0), "repetition_penalty": (0.0, 10.0)}
-_INTEGER_ARGS = {"top_k": (0, 1_000_000), "seed": (0, 2**63 - 1), "min_max_new_tokens": (1, 1_000_000)}
+_INTEGER_ARGS = {
+    "top_k": (0, 1_000_000),
+    "seed": (0, 2**63 - 1),
+    "max_new_tokens": (1, 1_000_000),
+    "min_max_new_tokens": (1, 1_000_000),
+}
 GUIDED_ARGS = ("guided_json", "guided_regex", "guided_choice", "guided_grammar", "guided_whitespace_pattern")
 RESPONSE_FORMATS = ("text", "json_object")
 LLM_ARGS = (
     *_NUMBER_ARGS,
     *_INTEGER_ARGS,
-    "max_new_tokens",
     "response_format",
     *GUIDED_ARGS,
     "enable_vision",
@@ -175,14 +180,15 @@ def validate_llm_args(args: dict[str, Any]) -> dict[str, Any]:
     for key, value in args.items():
         if value is None:
             continue
-        if key in _NUMBER_ARGS or key in _INTEGER_ARGS or key == "max_new_tokens":
-            low, high = _NUMBER_ARGS.get(key) or _INTEGER_ARGS.get(key) or (1, 1_000_000)
+        if key in _NUMBER_ARGS or key in _INTEGER_ARGS:
+            low, high = _NUMBER_ARGS.get(key) or _INTEGER_ARGS[key]
             integral = key in _INTEGER_ARGS
-            if isinstance(value, bool) or not isinstance(value, int | float) or (integral and value != int(value)):
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or (integral and value != int(value)):
                 raise InvalidCommand(f"llm_args.{key} must be a{'n integer' if integral else ' number'}, got {value!r}")
             if not low <= value <= high:
                 raise InvalidCommand(f"llm_args.{key} must lie between {low} and {high}, got {value!r}")
-            checked[key] = int(value) if integral or key == "max_new_tokens" else float(value)
+            checked[key] = int(value) if integral else float(value)
         elif key == "response_format":
             if value not in RESPONSE_FORMATS:
                 raise InvalidCommand(f"llm_args.response_format must be one of {', '.join(RESPONSE_FORMATS)}")

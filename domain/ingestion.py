@@ -23,7 +23,7 @@ import msgspec
 from domain import collection, document, job, upload
 from domain.chunking import chunk_document
 from domain.collection import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS, Collection
-from domain.errors import DocumentUnreadable, NotFound, ParleyError
+from domain.errors import DocumentUnreadable, InvalidCommand, NotFound, ParleyError
 from domain.events import CollectionSettings
 from domain.ports import BlobStore, DocumentEnricher, DocumentParser, ParseOptions, Tokenizer
 from domain.service import CommandHandler, stream_name
@@ -44,10 +44,18 @@ class Prepared(msgspec.Struct, frozen=True):
 
 
 def effective_settings(collection: CollectionSettings, overrides: dict[str, Any]) -> CollectionSettings:
-    """The collection's settings with the per-request ingest options (those not None) laid over them."""
+    """The collection's settings with the per-request ingest options (those not None) laid over them, converted
+    to their types ("true", "0", "200" from a query string); a value of the wrong type is InvalidCommand."""
     known = {field.name for field in msgspec.structs.fields(CollectionSettings)}
     chosen = {key: value for key, value in overrides.items() if value is not None and key in known}
-    return msgspec.structs.replace(collection, **chosen)
+    try:
+        return msgspec.convert({**msgspec.to_builtins(collection), **chosen}, CollectionSettings, strict=False)
+    except msgspec.ValidationError as error:
+        raise InvalidCommand(f"ingest options: {error}") from error
+
+
+def _reason(error: Exception) -> str:
+    return error.message if isinstance(error, ParleyError) else f"{type(error).__name__}: {error}"
 
 
 class Ingestor:
@@ -182,15 +190,15 @@ class Ingestor:
                 summary = self.enricher.summarize(llm, command.name, texts)
                 if summary.strip():
                     about.append(document.RecordSummary(summary=summary, **ids))
-        except ParleyError as error:
-            problems.append(f"summary not written ({error.message})")
+        except Exception as error:  # a writer that fails costs the summary, never the document or the job
+            problems.append(f"summary not written ({_reason(error)})")
         try:
             if settings.gen_doc_questions:
                 questions = self.enricher.suggest_questions(llm, command.name, texts, SUGGESTED_QUESTIONS)
                 if questions:
                     about.append(document.RecordSuggestedQuestions(questions=tuple(questions), **ids))
-        except ParleyError as error:
-            problems.append(f"questions not written ({error.message})")
+        except Exception as error:
+            problems.append(f"questions not written ({_reason(error)})")
         return Prepared(command, tuple(about), "; ".join(problems) or None)
 
     def _record(self, job_id: str, prepared: Prepared) -> int:

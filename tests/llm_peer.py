@@ -53,6 +53,8 @@ Faults, each consumed by the next chat-completion request(s) it applies to:
 * ``fail_next(status, times)``: answer with that status and an OpenAI error body;
 * ``stall_next(seconds, after_deltas=None)``: sleep before answering (or, for a stream, after that many content
   deltas), so that a client's read timeout fires;
+* ``error_in_stream_after(n_deltas, message)``: on the next streamed request send ``n_deltas`` content deltas, then
+  an error event ``data: {"error": {...}}`` (what vLLM and Ollama send when generation fails mid-stream);
 * ``cut_stream_after(n_deltas)``: on the next streamed request send the role chunk and ``n_deltas`` content deltas,
   then close the socket mid-body, with no final chunk, no ``[DONE]`` and no closing zero-length HTTP chunk.
 """
@@ -293,6 +295,7 @@ class LLMPeer:
         self._failures: deque[_Failure] = deque()
         self._stalls: deque[_Stall] = deque()
         self._cuts: deque[int] = deque()
+        self._stream_errors: deque[tuple[int, str]] = deque()
         self._request_ids = itertools.count(1)
         self._completion_ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -393,6 +396,12 @@ class LLMPeer:
         with self._lock:
             self._cuts.extend([n_deltas] * times)
 
+    def error_in_stream_after(self, n_deltas: int, message: str = "model crashed") -> None:
+        """On the next streamed request, after ``n_deltas`` content deltas send an error event, as vLLM and Ollama
+        do when generation fails mid-stream (``data: {"error": {...}}``), then end the stream."""
+        with self._lock:
+            self._stream_errors.append((n_deltas, message))
+
     def reset(self) -> None:
         """Forget recorded requests, scripted replies and pending faults."""
         with self._lock:
@@ -401,6 +410,7 @@ class LLMPeer:
             self._failures.clear()
             self._stalls.clear()
             self._cuts.clear()
+            self._stream_errors.clear()
 
     @property
     def last_request(self) -> RecordedRequest:
@@ -635,7 +645,8 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if streaming:
             cut: int | None = peer._pop(peer._cuts)
-            self._stream(body, completion_id, text, finish_reason, n, usage, cut, stall)
+            error: tuple[int, str] | None = peer._pop(peer._stream_errors)
+            self._stream(body, completion_id, text, finish_reason, n, usage, cut, stall, error)
             return
         choices: list[dict[str, Any]] = [
             {
@@ -792,6 +803,7 @@ class _Handler(BaseHTTPRequestHandler):
         usage: dict[str, int],
         cut: int | None,
         stall: _Stall | None,
+        error: tuple[int, str] | None = None,
     ) -> None:
         peer = self.peer
         options = body.get("stream_options")
@@ -825,6 +837,13 @@ class _Handler(BaseHTTPRequestHandler):
             for piece in split_deltas(text):
                 if cut is not None and sent >= cut:
                     self._cut()
+                    return
+                if error is not None and sent >= error[0]:
+                    failure = {"error": {"message": error[1], "type": "server_error", "param": None, "code": 500}}
+                    self._event(failure)
+                    self._write_chunk(b"data: [DONE]\n\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
                     return
                 if stall is not None and stall.after_deltas is not None and sent >= stall.after_deltas:
                     peer._wait(stall.seconds)

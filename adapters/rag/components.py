@@ -123,10 +123,6 @@ class HybridRetriever:
     def __init__(self, index: VectorIndex, read_models: ReadModels) -> None:
         self.index = index
         self.read_models = read_models
-        self._joiners = {
-            "score": DocumentJoiner(join_mode="merge", sort_by_score=True),
-            "rrf": DocumentJoiner(join_mode="reciprocal_rank_fusion", sort_by_score=True),
-        }
 
     @component.output_types(documents=list[Document], retrieval_time=float)
     def run(
@@ -155,8 +151,9 @@ class HybridRetriever:
         if len(lists) == 1:
             fused = lists[0]
         else:
-            joiner = self._joiners[fusion]
-            joiner.weights = weights
+            # A joiner per question: its weights are per request, and requests run in parallel.
+            mode = "merge" if fusion == "score" else "reciprocal_rank_fusion"
+            joiner = DocumentJoiner(join_mode=mode, weights=weights, sort_by_score=True)
             fused = joiner.run(documents=lists)["documents"]
         if min_score is not None:
             fused = [document for document in fused if (document.score or 0.0) >= min_score]

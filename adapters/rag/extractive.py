@@ -13,7 +13,7 @@ import numpy as np
 from haystack import Document, component
 from haystack.dataclasses import ChatMessage
 
-from adapters.rag.text import WORD, content_words
+from adapters.rag.text import CITATION, WORD, content_words
 from domain.answering import DECLINE
 from domain.chunking import split_sentences
 
@@ -78,7 +78,6 @@ class ReaderWeights(msgspec.Struct, frozen=True):
 TASKS = ("answer", "feedback", "map", "reduce", "reflect")
 SUMMARY_SENTENCES = 5  # a reduce keeps at most this many sentences, more only to cover every document (<= 10)
 SUPPORTED = 0.85  # cosine similarity at which an answer sentence counts as found in the context
-_CITATION = re.compile(r"\s*\[\d+\]")
 
 
 @component
@@ -238,7 +237,7 @@ class ExtractiveGenerator:
 
     def _reflect(self, answer: str, documents: list[Document]) -> ChatMessage:
         """Locates every sentence of ``answer`` in the context; the verdict is the share found."""
-        pieces = (_CITATION.sub("", answer[s:e]).strip().removeprefix("- ").strip() for s, e in split_sentences(answer))
+        pieces = (CITATION.sub("", answer[s:e]).strip().removeprefix("- ").strip() for s, e in split_sentences(answer))
         # A decline claims nothing: its second sentence only points at the closest passage.
         claims = [] if answer.startswith(DECLINE) else [piece for piece in pieces if len(piece) > 2]
         context = [

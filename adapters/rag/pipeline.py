@@ -44,21 +44,21 @@ from adapters.rag.components import (
     chunk_document,
 )
 from adapters.rag.extractive import ExtractiveGenerator, ReaderWeights
+from adapters.rag.text import CITATION
 from domain.answering import DECLINE, GUIDED_ARGS, Answer, AnswerRequest, is_follow_up, reflection_prompt
 from domain.chunking import split_sentences
+from domain.collection import RAG_TYPES
 from domain.errors import InvalidCommand, ParleyError
 from domain.events import Reference
 from domain.ports import Tokenizer, VectorIndex
 from projections.queries import ReadModels
 
-MODES = ("llm_only", "rag", "hyde1", "hyde2", "rag+", "all_data")
-EXTRACTIVE_CONTEXT_TOKENS = 4096  # the budget that map-reduce packs the extractive model's calls into
+MODES = tuple(mode for mode in RAG_TYPES if mode != "auto")  # auto chooses one of these
 _SUMMARY_REQUEST = re.compile(
     r"\b(summari[sz]e|summary|overview|key points|main points|main ideas|gist|tl;?dr|outline|"
     r"all (the )?documents|every document|each document)\b",
     re.I,
 )
-_CITATION = re.compile(r"\s*\[\d+\]")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.])\s*")
 ALL_DATA_CHUNKS_FOR_AUTO = 400  # auto prefers rag+ over all_data above this many chunks
 
@@ -121,8 +121,9 @@ class HaystackAnswerer:
         read_models: ReadModels,
         tokenizer: Tokenizer,
         reader: ReaderWeights | None = None,
-        max_llm_calls: int = 32,
-        extractive_context_tokens: int = EXTRACTIVE_CONTEXT_TOKENS,
+        *,
+        max_llm_calls: int,
+        extractive_context_tokens: int,
     ) -> None:
         self.tokenizer = tokenizer
         self.embedder = embedder
@@ -266,7 +267,11 @@ class HaystackAnswerer:
             prompt_summary=prompts.DOCUMENT_SUMMARY_PROMPT,
         )
         run = _Run(request=request, model=self._model(llm))
-        return _CITATION.sub("", self._map_reduce(run, _texts_as_documents(name, texts))).strip()
+        try:
+            summary = self._map_reduce(run, _texts_as_documents(name, texts))
+        except InvalidCommand as error:
+            raise InvalidCommand(f"{name} is too long to summarise: {error.message}") from error
+        return CITATION.sub("", summary).strip()
 
     def suggest_questions(self, llm: str, name: str, texts: Sequence[str], count: int) -> list[str]:
         """Questions written by an LLM from as much of the document's start as fits its context."""
@@ -322,7 +327,7 @@ class HaystackAnswerer:
         if hyde2:
             second = reply.text or ""
             # A declined answer says nothing about the subject; retrieve with the first pass again instead.
-            widening = first if second.startswith(DECLINE) else _CITATION.sub("", second)
+            widening = first if second.startswith(DECLINE) else CITATION.sub("", second)
             documents = self._retrieve(run, f"{query} {widening}")
             reply = self._generate(run, "answer", request.question, documents, final=True)
         return reply.text or "", run.context, meta
@@ -340,7 +345,7 @@ class HaystackAnswerer:
         run.retrieval_time += time.perf_counter() - started
         documents = [chunk_document(row, 1.0) for row in rows]
         batches = self._batches(run, documents)
-        needed = len(batches) + (1 if len(batches) > 1 else 0)
+        needed = len(batches) + (1 if len(batches) > 1 else 0) + (run.request.reflection is not None)
         if needed > self.max_llm_calls or len(rows) == limit:
             raise InvalidCommand(
                 f"all_data would need at least {needed} model calls for this collection, above the limit of "
@@ -397,7 +402,7 @@ class HaystackAnswerer:
         A generative model's prompt is fitted to its context (the lowest-ranked documents go first, and they are
         left out of the references too); the ``final`` call streams its text to ``run.on_delta``.
         """
-        if run.calls >= self.max_llm_calls:
+        if run.calls >= self.max_llm_calls and task != "reflect":
             raise InvalidCommand(
                 f"this answer needs more than {self.max_llm_calls} model calls (PARLEY_MAX_LLM_CALLS); "
                 "ask with fewer chunks or another rag_type"
@@ -465,7 +470,7 @@ class HaystackAnswerer:
         documents = list(prompt_inputs["documents"])
         while True:
             messages = self._assembler.run(**{**prompt_inputs, "documents": documents})["prompt"]
-            used = len(self.tokenizer.token_spans(render_prompt(messages)))
+            used = self._tokens(render_prompt(messages))
             room = model.context_size - used
             if room >= floor or not documents:
                 break
@@ -477,11 +482,16 @@ class HaystackAnswerer:
             )
         return documents, min(wanted, room)
 
+    def _tokens(self, text: str) -> int:
+        """Tokens of ``text`` for context budgets: WordPiece's count, but at least one per four characters, since
+        WordPiece reads any word over 100 characters as one unknown token where a model's BPE sees dozens."""
+        return max(len(self.tokenizer.token_spans(text)), len(text) // 4)
+
     def _history(self, request: AnswerRequest, model: ChatModel) -> list[dict[str, str]]:
         """The latest turns that fit a quarter of the model's context, oldest first."""
         budget, turns = model.context_size // 4, []
         for turn in reversed(request.history):
-            budget -= len(self.tokenizer.token_spans(turn.question)) + len(self.tokenizer.token_spans(turn.answer))
+            budget -= self._tokens(turn.question) + self._tokens(turn.answer)
             if budget < 0:
                 break
             turns.append({"question": turn.question, "answer": turn.answer})
@@ -512,11 +522,14 @@ class HaystackAnswerer:
         )
         reply = min(int(request.llm_args.get("max_new_tokens", 1024)), run.model.context_size // 4)
         reserve = reply if run.model.generative else 0
-        budget = run.model.context_size - reserve - len(self.tokenizer.token_spans(fixed)) - 16
+        budget = run.model.context_size - reserve - self._tokens(fixed) - 16  # and the template's own words
         batches: list[list[Document]] = [[]]
         used = 0
         for document in documents:
-            size = len(self.tokenizer.token_spans(document.content or "")) + 16  # + its header line
+            header = (
+                f"[{len(documents)}] {document.meta.get('document_name', '')} (page {document.meta.get('pages', '')})"
+            )
+            size = self._tokens(document.content or "") + self._tokens(header) + 2
             if batches[-1] and used + size > budget:
                 batches.append([])
                 used = 0
@@ -533,9 +546,9 @@ class HaystackAnswerer:
         batches = self._batches(run, documents)
         while len(batches) > 1:
             partials: list[Document] = []
-            for batch in batches:
+            for number, batch in enumerate(batches, start=1):
                 reply = self._generate(run, "map", run.request.question, batch)
-                partials.extend(_partials(reply, batch))
+                partials.extend(_partials(reply, batch, f"partial summary {number} of {len(batches)}"))
             shrunk = self._batches(run, partials)
             if len(shrunk) >= len(batches):
                 raise InvalidCommand("the context does not shrink under summarisation; ask with fewer chunks")
@@ -543,14 +556,25 @@ class HaystackAnswerer:
         return self._generate(run, "reduce", run.request.question, batches[0], final=True).text or ""
 
     def _reflect(self, run: _Run, answer: str, documents: list[Document]) -> str:
+        """The judge's verdict; when judging fails (its backend is down, its context too small) the answer stands
+        and the verdict says why there is none."""
+        try:
+            return self._judge(run, answer, documents)
+        except ParleyError as error:
+            return f"Self-reflection failed: {error.message}"
+
+    def _judge(self, run: _Run, answer: str, documents: list[Document]) -> str:
         reflection = run.request.reflection
         assert reflection is not None
         judge = self._model(reflection.llm)
         shown = run.prompt_raw
         if judge.generative:  # the judged prompt may be longer than the judge's context: keep its head and tail
             rest = reflection_prompt(reflection.prompt, "", answer) + (reflection.system_prompt or "")
-            room = judge.context_size - 256 - len(self.tokenizer.token_spans(rest)) - 32
-            shown = _middle_cut(shown, self.tokenizer.token_spans(shown), max(room, 0))
+            room = max(judge.context_size - 256 - self._tokens(rest) - 32, 0)
+            spans, keep = self.tokenizer.token_spans(shown), room
+            while self._tokens(cut := _middle_cut(shown, spans, keep)) > room and keep > 0:
+                keep = int(keep * 0.9)  # the budget also counts characters: cut until both measures fit
+            shown = cut
         prompt = reflection_prompt(reflection.prompt, shown, answer)
         reply = self._generate(
             run,
@@ -559,7 +583,7 @@ class HaystackAnswerer:
             documents,
             model=judge,
             system_prompt=reflection.system_prompt,
-            **({"llm_args": reflection.llm_args} if self._model(reflection.llm).generative else {"answer": answer}),
+            **({"llm_args": reflection.llm_args} if judge.generative else {"answer": answer}),
         )
         return reply.text or ""
 
@@ -591,13 +615,13 @@ def _run(pipeline: Pipeline, data: dict[str, Any], include: set[str]) -> dict[st
         raise
 
 
-def _partials(reply: ChatMessage, batch: list[Document]) -> list[Document]:
+def _partials(reply: ChatMessage, batch: list[Document], label: str) -> list[Document]:
     """A map call's output as documents for the next level: the extractive model's sentences keep their chunk's
-    citation and source; a generative model's text is one document (its citations are in the text)."""
+    citation and source; a generative model's text is one unnumbered document, ``label`` (the citations are the
+    markers in its text)."""
     sentences = reply.meta.get("sentences")
     if sentences is None:
-        first = batch[0].meta
-        return [Document(content=reply.text or "", meta={"document_name": "partial summary", "pages": first["pages"]})]
+        return [Document(content=reply.text or "", meta={"document_name": label, "partial": True})]
     by_citation = {document.meta["citation"]: document.meta for document in batch}
     return [
         Document(content=sentence["text"], meta={**by_citation[sentence["citation"]]})

@@ -10,24 +10,36 @@ SYSTEM = "{{ system_prompt }}"
 
 _CONTEXT = """\"\"\"
 {% for document in documents -%}
+{% if document.meta.partial %}{{ document.meta.document_name }}{% else -%}
 [{{ document.meta.citation or loop.index }}] {{ document.meta.document_name }}
-{%- if document.meta.pages %} (page {{ document.meta.pages }}){% endif %}
+{%- if document.meta.pages %} (page {{ document.meta.pages }}){% endif %}{% endif %}
 {{ document.content }}
 
 {% endfor -%}
 \"\"\""""
 
+# A line break after a pre-prompt, unless it ends with one already.
+_NEWLINE = '{{% if not {0}.endswith("\\n") %}}\n{{% endif %}}'
+_SUMMARY = (
+    "{{ pre_prompt_summary }}"
+    + _NEWLINE.format("pre_prompt_summary")
+    + _CONTEXT
+    + ("\n{{ prompt_summary }}{{ question }}")
+)
+
 USER = {
     # rag, hyde's last pass, and llm_only (no documents)
     "answer": (
-        "{%- if documents %}{{ pre_prompt_query }}\n" + _CONTEXT + "\n{{ prompt_query }}{{ question }}"
-        "{%- else %}{{ question }}{% endif %}"
+        "{%- if documents %}{{ pre_prompt_query }}"
+        + _NEWLINE.format("pre_prompt_query")
+        + _CONTEXT
+        + "\n{{ prompt_query }}{{ question }}{%- else %}{{ question }}{% endif %}"
     ),
     # HyDE's first pass: an answer without context, to retrieve with
     "hyde": "{{ question }}{{ hyde_extension }}",
     # map-reduce summarisation (rag+, all_data): one batch of chunks, or of partial summaries
-    "map": "{{ pre_prompt_summary }}\n" + _CONTEXT + "\n{{ prompt_summary }}{{ question }}",
-    "reduce": "{{ pre_prompt_summary }}\n" + _CONTEXT + "\n{{ prompt_summary }}{{ question }}",
+    "map": _SUMMARY,
+    "reduce": _SUMMARY,
     # self-reflection: the reflection prompt, already filled with the full prompt and the answer
     "reflect": "{{ question }}",
 }
@@ -39,9 +51,9 @@ DOCUMENT_SUMMARY_PRE_PROMPT = (
     "In order to write a concise single-paragraph or bulleted list summary, pay attention to the following text:\n"
 )
 DOCUMENT_SUMMARY_PROMPT = (
-    "Using only the text above, write a condensed and concise summary of key results (preferably as bullet points)."
+    "Using only the text above, write a condensed and concise summary of key results (preferably as bullet points). "
 )
 DOCUMENT_QUESTIONS_PRE_PROMPT = "Read the following excerpt of a document:\n"
 DOCUMENT_QUESTIONS_PROMPT = (
-    "Write {count} short questions that the text above answers, one per line, without numbering or any other text."
+    "Write {count} short questions that the text above answers, one per line, without numbering or any other text. "
 )

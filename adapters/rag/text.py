@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+CITATION = re.compile(r"\s*\[\d+\]")  # a citation marker in an answer, "[3]", with the space before it
+
 WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
     [

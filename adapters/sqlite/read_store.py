@@ -35,7 +35,11 @@ class SQLiteReadStore:
         fingerprint = hashlib.sha256(schema.encode()).hexdigest()
         conn.execute("CREATE TABLE IF NOT EXISTS schema_fingerprint (fingerprint TEXT NOT NULL)")
         row = conn.execute("SELECT fingerprint FROM schema_fingerprint").fetchone()
-        stale = row is not None and row[0] != fingerprint
+        (tables,) = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name != 'schema_fingerprint'"
+        ).fetchone()
+        # Tables without a fingerprint were built by a version that kept none: their schema is unknown.
+        stale = bool(row[0] != fingerprint) if row is not None else tables > 0
         if stale:
             log.warning("read-model schema changed: rebuilding the read models from the event log")
             tables = conn.execute(

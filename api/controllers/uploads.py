@@ -119,11 +119,7 @@ class UploadController(Controller):
     ) -> str:
         ids = split_ids(joined_ids)
         body = await optional_body(request, IngestUploadBody)
-        options = {
-            key: _option(str(value))
-            for key, value in request.query_params.items()
-            if key not in ("collection_id", "timeout")
-        }
+        options = {key: value for key, value in request.query_params.items() if key not in ("collection_id", "timeout")}
         owner = caller(request).username
 
         def start() -> str:
@@ -177,10 +173,3 @@ def _writer(parley: Parley, settings: CollectionSettings, collection_llm: str | 
             "chat_settings.llm, or ingest without gen_doc_questions"
         )
     return llm
-
-
-def _option(value: str) -> Any:
-    lowered = value.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    return value

@@ -210,6 +210,19 @@ def test_a_stream_cut_by_the_backend_ends_with_an_error_line(server: ServerProce
     assert question.content == QUESTION and failed.content == "" and failed.error  # nothing half-written kept
 
 
+def test_an_error_event_mid_stream_ends_the_answer_as_a_failure(server: ServerProcess, a: dict[str, Any],
+                                                                collection: str, peer: LLMPeer) -> None:  # fmt: skip
+    peer.script([REPLY])
+    peer.error_in_stream_after(2, "CUDA out of memory")
+    sid = session(a, collection)
+    _, _, lines = _post_stream(server, collection, {"message": QUESTION, "stream": True}, sid)
+    deltas, last = lines[:-1], lines[-1]
+    assert "".join(d["body"] for d in deltas) == "The lighthouse "
+    assert last["finished"] and "CUDA out of memory" in last["error"] and "message_id" not in last
+    question, failed = a["chat"].get_chat_session_messages(sid)
+    assert question.content == QUESTION and failed.content == "" and "CUDA out of memory" in failed.error
+
+
 def test_hyde_writes_a_first_pass_without_context(a: dict[str, Any], collection: str, peer: LLMPeer) -> None:
     peer.script(["Lighthouses are usually decommissioned when automated. Keywords: beacon, keeper", REPLY])
     chat = a["chat"]
@@ -241,6 +254,16 @@ def test_self_reflection_with_another_model(a: dict[str, Any], collection: str, 
         message=QUESTION, llm="extractive", self_reflection_config=reflection))  # fmt: skip
     sent = peer.last_request
     assert "tokens omitted ...]" in user_text(sent) and user_text(sent).startswith('"""Prompt:\n<|user|>')
+
+
+def test_a_failing_judge_leaves_the_answer_standing(a: dict[str, Any], collection: str) -> None:
+    chat, sid = a["chat"], session(a, collection)
+    answer = chat.get_completion(sid, rest.ChatCompletionRequest(
+        message=QUESTION, llm="extractive", self_reflection_config={"llm_reflection": "down-model"}))  # fmt: skip
+    assert "1987" in answer.body
+    meta = {m.message_type: m.content for m in chat.get_message_meta(answer.message_id)}
+    assert meta["self_reflection"].startswith("Self-reflection failed: model 'down-model' on 'down' is unreachable")
+    assert chat.get_chat_session_messages(sid)[-1].error is None
 
 
 def test_prompts_are_fitted_to_the_model_context(a: dict[str, Any], collection: str, peer: LLMPeer) -> None:

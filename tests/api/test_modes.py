@@ -169,8 +169,17 @@ def test_self_reflection_checks_the_answer_against_its_context(api: rest.ApiClie
         with pytest.raises(BadRequestException) as raised:
             ask(chat, session.id, QUESTION, self_reflection_config={"prompt_reflection": bad})
         assert "exactly two %s" in json.loads(raised.value.body)["message"]
-    with pytest.raises(BadRequestException):
-        ask(chat, session.id, QUESTION, self_reflection_config={"llm_reflection": "no-such-model"})
+    refused = [
+        {"llm_reflection": "no-such-model"},
+        {"llm_args_reflection": '{"seed": Infinity}'},
+        {"llm_args_reflection": '{"top_k": NaN}'},
+        {"llm_args_reflection": "[1, 2]"},
+        {"system_prompt_reflection": 5},
+        {"judge": "me"},
+    ]
+    for config in refused:
+        with pytest.raises(BadRequestException):
+            ask(chat, session.id, QUESTION, self_reflection_config=config)
     # Refused requests left nothing behind: one question, one answer.
     assert len(chat.get_chat_session_messages(session.id)) == 2
 

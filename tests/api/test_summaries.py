@@ -8,8 +8,9 @@ import h2ogpte.rest_sync as rest
 import pytest
 from h2ogpte.rest_sync.exceptions import BadRequestException
 
-from tests.api.test_h2ogpte_client import LIGHTHOUSE_PAGES, apis
+from tests.api.test_h2ogpte_client import LIGHTHOUSE_PAGES, apis, raw
 from tests.documents import text_pdf
+from tests.server import ServerProcess
 
 
 def test_extractive_summaries_are_written_at_ingestion(api: rest.ApiClient) -> None:
@@ -41,3 +42,18 @@ def test_question_generation_needs_a_model_that_writes(api: rest.ApiClient) -> N
     assert a["collections"].list_documents_for_collection(collection.id) == []  # nothing was ingested
     session = a["chat"].create_chat_session(collection_id=collection.id)
     assert a["chat"].list_questions_for_chat_session(session.id) == []
+
+
+def test_ingest_options_from_the_query_string_are_typed(api: rest.ApiClient, server: ServerProcess) -> None:
+    a = apis(api)
+    collection = a["collections"].create_collection(rest.CollectionCreateRequest(name="Typed", description=""))
+    upload = a["ingestion"].upload_file(file=("kestrel.pdf", text_pdf(LIGHTHOUSE_PAGES)))
+    status, body = raw(server, "POST", f"/uploads/{upload.id}/ingest?collection_id={collection.id}"
+                       "&max_tokens_per_chunk=abc")  # fmt: skip
+    assert status == 400 and isinstance(body, dict) and "max_tokens_per_chunk" in body["message"]
+    # "0" is false: no summary is written (and "0" for questions is no request for them).
+    status, _ = raw(server, "POST", f"/uploads/{upload.id}/ingest?collection_id={collection.id}"
+                    "&gen_doc_summaries=0&gen_doc_questions=0")  # fmt: skip
+    assert status == 204
+    (document,) = a["collections"].list_documents_for_collection(collection.id)
+    assert a["documents"].get_document(document.id).summary is None

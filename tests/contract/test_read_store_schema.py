@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from adapters.sqlite.read_store import SQLiteReadStore
@@ -31,3 +32,14 @@ def test_a_changed_schema_drops_everything_so_projections_replay_from_the_start(
     assert changed.fetch_all("SELECT id FROM notes") == []
     tables = {row[0] for row in changed.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "notes_fts" not in tables and "more" in tables
+
+
+def test_tables_built_before_fingerprints_were_kept_are_rebuilt(tmp_path: Path) -> None:
+    legacy = sqlite3.connect(tmp_path / "read.sqlite3")
+    legacy.executescript(OLD + "CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);")
+    legacy.execute("INSERT INTO checkpoints VALUES ('read_models', 9)")
+    legacy.commit()
+    legacy.close()
+    store = SQLiteReadStore(tmp_path / "read.sqlite3", NEW)
+    assert store.rebuilt and store.checkpoint("read_models") == 0
+    assert not SQLiteReadStore(tmp_path / "read.sqlite3", NEW).rebuilt
