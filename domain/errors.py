@@ -68,3 +68,7 @@ class NotReady(ParleyError):
 
 class ConfigurationError(ParleyError):
     """The server's own settings are wrong (an environment variable); nothing a client can fix."""
+
+
+class AnswerAbandoned(ParleyError):
+    """The client went away while its answer was streamed; the model stops and no answer is recorded."""

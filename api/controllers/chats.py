@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,7 +34,7 @@ from api.schemas import (
     reference_from_row,
 )
 from domain import chat
-from domain.errors import InvalidCommand, NotFound, ParleyError
+from domain.errors import AnswerAbandoned, InvalidCommand, NotFound, ParleyError
 from domain.service import stream_name
 
 log = logging.getLogger("parley")
@@ -65,16 +66,24 @@ def _line(payload: dict[str, Any]) -> bytes:
 
 async def _streamed_answer(parley: Parley, session_id: str, data: ChatCompletionRequest, username: str) -> Stream:
     """Answers in a worker thread; its pieces cross to the event loop through a queue. The response starts only
-    once the first piece (or the answer, or an error) is there, so a failure before any text is a plain 4xx/5xx."""
+    once the first piece (or the answer, or an error) is there, so a failure before any text is a plain 4xx/5xx.
+    When the client goes away mid-answer, the next piece stops the model (AnswerAbandoned), so a backend does not
+    go on generating for nobody; the session records why the question has no answer."""
     loop = asyncio.get_running_loop()
     pieces: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    abandoned = threading.Event()
 
     def put(kind: str, value: Any) -> None:
         loop.call_soon_threadsafe(pieces.put_nowait, (kind, value))
 
+    def on_delta(text: str) -> None:
+        if abandoned.is_set():
+            raise AnswerAbandoned("the client stopped reading the streamed answer")
+        put("delta", text)
+
     def work() -> None:
         try:
-            put("done", ask(parley, session_id, data, username, on_delta=lambda text: put("delta", text)))
+            put("done", ask(parley, session_id, data, username, on_delta=on_delta))
         except Exception as error:  # handed to the response: a status code, or the stream's error line
             put("error", error)
 
@@ -86,20 +95,21 @@ async def _streamed_answer(parley: Parley, session_id: str, data: ChatCompletion
 
     async def lines() -> AsyncIterator[bytes]:
         kind, value = first
-        while True:
-            if kind == "delta":
+        try:
+            while kind == "delta":
                 yield _line({"body": value, "finished": False})
-            elif kind == "done":
-                message_id, body = value
-                yield _line({"body": body, "finished": True, "message_id": message_id})
-                break
-            else:
-                reason = value.message if isinstance(value, ParleyError) else "internal error"
-                if not isinstance(value, ParleyError):
-                    log.error("streamed answer failed", exc_info=value)
-                yield _line({"finished": True, "error": reason})
-                break
-            kind, value = await pieces.get()
+                kind, value = await pieces.get()
+        finally:
+            if kind == "delta":  # the client went away (the response was cancelled) before the end
+                abandoned.set()
+        if kind == "done":
+            message_id, body = value
+            yield _line({"body": body, "finished": True, "message_id": message_id})
+        else:
+            reason = value.message if isinstance(value, ParleyError) else "internal error"
+            if not isinstance(value, ParleyError):
+                log.error("streamed answer failed", exc_info=value)
+            yield _line({"finished": True, "error": reason})
         await worker
 
     return Stream(lines(), media_type="application/jsonl")

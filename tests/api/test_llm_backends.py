@@ -6,7 +6,9 @@ The model server is ``tests.llm_peer.LLMPeer``, a protocol-faithful OpenAI-compa
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -221,6 +223,32 @@ def test_an_error_event_mid_stream_ends_the_answer_as_a_failure(server: ServerPr
     assert last["finished"] and "CUDA out of memory" in last["error"] and "message_id" not in last
     question, failed = a["chat"].get_chat_session_messages(sid)
     assert question.content == QUESTION and failed.content == "" and "CUDA out of memory" in failed.error
+
+
+def test_a_client_that_goes_away_mid_stream_stops_the_model(server: ServerProcess, a: dict[str, Any],
+                                                            collection: str, peer: LLMPeer) -> None:  # fmt: skip
+    peer.script([" ".join(["word"] * 80)])
+    peer.stream_delay = 0.1  # 8 s for the whole reply
+    sid = session(a, collection)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        body = json.dumps({"message": QUESTION, "stream": True})
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"}
+        connection.request("POST", f"/api/v1/chats/{sid}/completions", body=body, headers=headers)
+        response = connection.getresponse()
+        line = b""
+        while not line.endswith(b"\n"):
+            line += response.read(1)  # decodes the chunked body
+        assert json.loads(line)["finished"] is False
+        connection.sock.shutdown(socket.SHUT_RDWR)  # the client goes away after the first delta
+        connection.close()
+        deadline = time.monotonic() + 6  # well before the reply would have ended
+        while len(messages := a["chat"].get_chat_session_messages(sid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        peer.stream_delay = 0.0
+    question, failed = messages
+    assert question.content == QUESTION and failed.content == "" and "stopped reading" in failed.error
 
 
 def test_hyde_writes_a_first_pass_without_context(a: dict[str, Any], collection: str, peer: LLMPeer) -> None:
