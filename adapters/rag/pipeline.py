@@ -215,8 +215,8 @@ class HaystackAnswerer:
             usage["confidence"] = round(float(run.reply_meta["confidence"]), 4)
         if request.rag_type == "auto":
             usage.update(rag_type_requested="auto", auto_reason=reason)
-        if reflection is not None:
-            usage["self_reflection_llm"] = request.reflection.llm if request.reflection else None
+        if request.reflection is not None:
+            usage["self_reflection_llm"] = request.reflection.llm
         return Answer(
             text=text,
             references=tuple(_reference(document) for document in documents),
