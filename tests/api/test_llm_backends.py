@@ -189,13 +189,23 @@ def test_streaming_with_the_accept_header_through_the_client(a: dict[str, Any], 
     assert peer.last_request["stream"] is True
 
 
-def test_streaming_with_stream_true_and_the_extractive_model(server: ServerProcess, collection: str) -> None:
-    status, content_type, lines = _post_stream(server, collection, {"message": QUESTION, "llm": "extractive",
-                                                                    "stream": True})  # fmt: skip
-    assert status == 200 and content_type.startswith("application/jsonl")
+def test_streaming_with_stream_true_through_the_client_and_the_extractive_model(a: dict[str, Any],
+                                                                             collection: str) -> None:  # fmt: skip
+    """The legacy ``{"stream": true}`` body, sent with the h2ogpte client's own serializer (1.7.5's model has no
+    ``stream`` field), as the reference describes."""
+    chat, sid = a["chat"], session(a, collection)
+    method, url, headers, body, post = chat.api_client.param_serialize(
+        method="POST", resource_path="/chats/{session_id}/completions", path_params={"session_id": sid},
+        body={"message": QUESTION, "llm": "extractive", "stream": True},
+        header_params={"Content-Type": "application/json"}, auth_settings=["bearerAuth"],
+    )  # fmt: skip
+    response = chat.api_client.call_api(method, url, headers, body, post).response
+    assert response.status == 200 and response.headers["content-type"].startswith("application/jsonl")
+    lines = [rest.ChatCompletionDelta.from_json(line) for line in response.data.decode().splitlines() if line]
     deltas, last = lines[:-1], lines[-1]
-    assert deltas and "".join(d["body"] for d in deltas) == last["body"]
-    assert "1987" in last["body"] and last["message_id"]
+    assert deltas and all(not d.finished for d in deltas) and last.finished
+    assert "".join(d.body for d in deltas) == last.body and "1987" in last.body
+    assert last.message_id == chat.get_chat_session_messages(sid)[-1].id
 
 
 def test_a_stream_cut_by_the_backend_ends_with_an_error_line(server: ServerProcess, a: dict[str, Any],
