@@ -125,8 +125,12 @@ class ReadModels:
         )
         return [row[0] for row in rows]
 
-    def chunk_count(self, collection_id: str) -> int:
-        return self._count("SELECT COUNT(*) FROM chunks WHERE collection_id = ?", (collection_id,))
+    def chunk_totals(self, collection_id: str) -> tuple[int, int]:
+        """How many chunks a collection has, and their tokens together."""
+        row = self.store.fetch_one(
+            "SELECT count(*), coalesce(sum(token_count), 0) FROM chunks WHERE collection_id = ?", (collection_id,)
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     # --- chat --------------------------------------------------------------------------------------------
 

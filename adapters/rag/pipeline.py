@@ -60,7 +60,6 @@ _SUMMARY_REQUEST = re.compile(
     re.I,
 )
 _LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.])\s*")
-ALL_DATA_CHUNKS_FOR_AUTO = 400  # auto prefers rag+ over all_data above this many chunks
 
 
 def render_prompt(messages: list[ChatMessage]) -> str:
@@ -183,7 +182,7 @@ class HaystackAnswerer:
         started = time.perf_counter()
         mode, reason = request.rag_type, None
         if mode == "auto":
-            mode, reason = self._choose_mode(request)
+            mode, reason = self._choose_mode(request, model)
         elif mode not in MODES:
             raise InvalidCommand(f"rag_type must be one of auto, {', '.join(MODES)}, got {mode!r}")
         if mode != "llm_only" and request.collection_id is None:
@@ -236,17 +235,26 @@ class HaystackAnswerer:
             raise InvalidCommand(f"unknown llm {name!r}; available: {', '.join(self._models)}")
         return model
 
-    def _choose_mode(self, request: AnswerRequest) -> tuple[str, str]:
+    def _choose_mode(self, request: AnswerRequest, model: ChatModel) -> tuple[str, str]:
         if request.collection_id is None:
             return "llm_only", "the chat session has no collection"
-        chunks = self.read_models.chunk_count(request.collection_id)
+        chunks, tokens = self.read_models.chunk_totals(request.collection_id)
         if chunks == 0:
             return "llm_only", "the collection has no documents"
-        if _SUMMARY_REQUEST.search(request.question):
-            if chunks <= ALL_DATA_CHUNKS_FOR_AUTO:
-                return "all_data", f"the question asks for a summary and the collection has {chunks} chunks"
-            return "rag+", f"the question asks for a summary, but the collection has {chunks} chunks"
-        return "rag", "a question about specific content"
+        if not _SUMMARY_REQUEST.search(request.question):
+            return "rag", "a question about specific content"
+        # all_data when its map-reduce would stay well within the call limit (half of it), else rag+.
+        per_call = max(model.context_size - min(int(request.llm_args.get("max_new_tokens", 1024)),
+                                                model.context_size // 4) - 512, 1)  # fmt: skip
+        average = tokens / chunks + 16  # with its header
+        every = -(-int(chunks * average) // per_call) + 1
+        if every <= self.max_llm_calls // 2:
+            return "all_data", f"the question asks for a summary; all {chunks} chunks take about {every} calls"
+        nearby = min(chunks, request.rag_max_chunks * (1 + 2 * request.neighbour_chunks) + 5)
+        some = -(-int(nearby * average) // per_call) + 1
+        if some <= self.max_llm_calls // 2:
+            return "rag+", f"the question asks for a summary; all {chunks} chunks would take about {every} calls"
+        return "rag", f"the question asks for a summary, but even rag+ would take about {some} calls"
 
     # --- about documents, at ingestion (the DocumentEnricher port) ------------------------------------------
 

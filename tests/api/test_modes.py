@@ -225,5 +225,10 @@ def test_map_reduce_takes_several_calls_and_all_data_has_a_call_limit(tmp_path: 
             ask(chat, session.id, QUESTION, rag_config={"rag_type": "all_data"})
         assert "PARLEY_MAX_LLM_CALLS" in json.loads(raised.value.body)["message"]
         assert chat.get_chat_session_messages(session.id) == []
+        # auto does not choose a mode it knows to be too big for the limit.
+        summary = ask(chat, session.id, "Summarize the documents.", rag_config={"rag_type": "auto"})
+        usage = usage_of(chat, summary.message_id)
+        assert usage["rag_type"] in ("rag+", "rag") and "calls" in usage["auto_reason"], usage
+        assert usage["llm_calls"] <= 6
     finally:
         server.stop()
