@@ -371,7 +371,7 @@ class HaystackAnswerer:
 
     def _retrieve(self, run: _Run, query: str) -> list[Document]:
         request = run.request
-        result = _run(
+        result = _run_pipeline(
             self._retrieval,
             {
                 "repairer": {"question": query},
@@ -451,7 +451,9 @@ class HaystackAnswerer:
             if question in run.embeddings:
                 model_inputs["question_embedding"] = run.embeddings[question]
                 model_inputs["repaired_question"] = run.repaired.get(question, question)
-        result = _run(model.pipeline, {"prompt_builder": prompt_inputs, "llm": model_inputs}, {"prompt_builder"})
+        result = _run_pipeline(
+            model.pipeline, {"prompt_builder": prompt_inputs, "llm": model_inputs}, {"prompt_builder"}
+        )
         reply: ChatMessage = result["llm"]["replies"][0]
         if stream is not None and not model.generative:
             for start, end in split_sentences(reply.text or ""):  # the extractive model streams its sentences
@@ -613,7 +615,7 @@ def _middle_cut(text: str, spans: list[tuple[int, int]], keep: int) -> str:
     return f"{text[:start]} [... {len(spans) - keep} tokens omitted ...] {text[end:]}"
 
 
-def _run(pipeline: Pipeline, data: dict[str, Any], include: set[str]) -> dict[str, Any]:
+def _run_pipeline(pipeline: Pipeline, data: dict[str, Any], include: set[str]) -> dict[str, Any]:
     """Runs ``pipeline``, letting Parley's own errors (a refused argument, a backend down) through unwrapped."""
     try:
         return pipeline.run(data, include_outputs_from=include)
