@@ -96,24 +96,18 @@ class OpenAICompatibleChatModel:
         kwargs = generation_kwargs(self.backend, self.model, llm_args or {}, max_tokens)
         if streaming_callback is not None:
             kwargs["stream_options"] = {"include_usage": True}
+        who = f"model {self.model!r} on {self.backend.name!r}"
         try:
             result = self.generator.run(messages, streaming_callback=streaming_callback, generation_kwargs=kwargs)
         except openai.APITimeoutError as error:
-            raise BackendUnavailable(
-                f"model {self.model!r} on {self.backend.name!r} did not answer within {self.backend.timeout_s:g} s"
-            ) from error
+            raise BackendUnavailable(f"{who} did not answer within {self.backend.timeout_s:g} s") from error
         except openai.APIConnectionError as error:
-            cause = error.__cause__ or error
-            raise BackendUnavailable(
-                f"model {self.model!r} on {self.backend.name!r} is unreachable: {cause}"
-            ) from error
+            raise BackendUnavailable(f"{who} is unreachable: {error.__cause__ or error}") from error
         except openai.APIStatusError as error:
-            raise BackendUnavailable(
-                f"model {self.model!r} on {self.backend.name!r} failed with HTTP {error.status_code}: {error.message}"
-            ) from error
+            raise BackendUnavailable(f"{who} failed with HTTP {error.status_code}: {error.message}") from error
         except (openai.OpenAIError, ValueError) as error:  # an error event mid-stream, a body that is not JSON
-            raise BackendUnavailable(f"model {self.model!r} on {self.backend.name!r} failed: {error}") from error
+            raise BackendUnavailable(f"{who} failed: {error}") from error
         replies: list[ChatMessage] = result["replies"]
         if not replies:
-            raise BackendUnavailable(f"model {self.model!r} on {self.backend.name!r} returned no reply")
+            raise BackendUnavailable(f"{who} returned no reply")
         return {"replies": replies}

@@ -41,10 +41,9 @@ HISTORY_ON = {"true", "on", "auto"}
 HISTORY_OFF = {"false", "off"}
 
 
-def _rag_config(request: ChatCompletionRequest, defaults: ChatSettings) -> dict[str, Any]:
-    merged = dict(defaults.rag_config or {})
-    merged.update(request.rag_config or {})
-    return merged
+def _merged(collection: dict[str, Any] | None, request: dict[str, Any] | None) -> dict[str, Any]:
+    """A request's settings laid over the collection's, key by key."""
+    return {**(collection or {}), **(request or {})}
 
 
 def _number(config: dict[str, Any], key: str, kind: type, default: Any) -> Any:
@@ -118,7 +117,7 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
         if collection is not None
         else ChatSettings()
     )
-    config = _rag_config(request, defaults)
+    config = _merged(defaults.rag_config, request.rag_config)
     rag_type = config.get("rag_type") or (collection or {}).get("rag_type") or "rag"
     if rag_type not in RAG_TYPES:
         raise InvalidCommand(f"rag_config.rag_type must be one of {', '.join(RAG_TYPES)}, got {rag_type!r}")
@@ -150,8 +149,6 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
     system_prompt = request.system_prompt if request.system_prompt is not None else _text(config, "system_prompt")
     if system_prompt == "auto":
         system_prompt = DEFAULT_SYSTEM_PROMPT
-    reflection_config = dict(defaults.self_reflection_config or {})
-    reflection_config.update(request.self_reflection_config or {})
     return AnswerRequest(
         question=request.message,
         collection_id=session["collection_id"] if collection is not None else None,
@@ -173,7 +170,7 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
         fusion=fusion,
         fusion_weight=fusion_weight,
         history=history,
-        reflection=_reflection(reflection_config, llm),
+        reflection=_reflection(_merged(defaults.self_reflection_config, request.self_reflection_config), llm),
     )
 
 

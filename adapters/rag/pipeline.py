@@ -297,8 +297,6 @@ class HaystackAnswerer:
         )
         run = _Run(request=request, model=model)
         documents = _texts_as_documents(name, texts)
-        for citation, document in enumerate(documents, start=1):
-            document.meta["citation"] = citation
         reply = self._generate(run, "map", "", self._batches(run, documents)[0])
         lines = [_LIST_MARKER.sub("", line).strip() for line in (reply.text or "").splitlines()]
         questions = [line for line in lines if line.endswith("?")] or [line for line in lines if line]
@@ -359,7 +357,7 @@ class HaystackAnswerer:
                 f"all_data would need at least {needed} model calls for this collection, above the limit of "
                 f"{self.max_llm_calls} (PARLEY_MAX_LLM_CALLS); ask with rag_type rag+ or raise the limit"
             )
-        return self._map_reduce(run, documents), documents, {}
+        return self._map_reduce(run, documents, batches), documents, {}
 
     # --- the steps ----------------------------------------------------------------------------------------
 
@@ -417,7 +415,7 @@ class HaystackAnswerer:
             )
         request = run.request
         model = model or run.model
-        history = self._history(request, model) if task in ("answer", "hyde") else []
+        history = self._history(request, model) if task in prompts.HISTORY_TASKS else []
         prompt_inputs: dict[str, Any] = {
             "task": "answer" if task == "feedback" else task,
             "question": question,
@@ -547,13 +545,14 @@ class HaystackAnswerer:
             used += size
         return [batch for batch in batches if batch]
 
-    def _map_reduce(self, run: _Run, documents: list[Document]) -> str:
-        """Recursive summarisation: map every batch that fits the context, until one batch is left to reduce."""
+    def _map_reduce(self, run: _Run, documents: list[Document], batches: list[list[Document]] | None = None) -> str:
+        """Recursive summarisation: map every batch that fits the context, until one batch is left to reduce.
+        ``batches``: the documents already packed, when the caller has packed them."""
         for citation, document in enumerate(documents, start=1):
             document.meta["citation"] = citation
         if not documents:
             return f"{DECLINE} The collection has no content to summarise."
-        batches = self._batches(run, documents)
+        batches = batches or self._batches(run, documents)
         while len(batches) > 1:
             partials: list[Document] = []
             for number, batch in enumerate(batches, start=1):
@@ -599,8 +598,12 @@ class HaystackAnswerer:
 
 
 def _texts_as_documents(name: str, texts: Sequence[str]) -> list[Document]:
+    """One document's chunk texts as context documents, cited [1], [2], ... in reading order."""
     return [
-        Document(content=text, meta={"document_id": name, "document_name": name, "pages": "", "ordinal": ordinal})
+        Document(
+            content=text,
+            meta={"document_id": name, "document_name": name, "pages": "", "ordinal": ordinal, "citation": ordinal + 1},
+        )
         for ordinal, text in enumerate(texts)
     ]
 
