@@ -12,7 +12,7 @@ export ANONYMIZED_TELEMETRY=False
 export HF_HUB_OFFLINE=1
 export OMP_THREAD_LIMIT=1
 
-.PHONY: install system-deps run test lint unit bench clean
+.PHONY: install system-deps run test lint unit fuzz-quick fuzz bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# schemathesis over every operation: `make test` runs it with 25 examples each; `make fuzz` with 500.
+fuzz-quick: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/api/test_fuzz.py
+
+fuzz: install
+	PARLEY_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -q -p no:cacheprovider tests/api/test_fuzz.py
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit tests/contract

@@ -24,6 +24,7 @@ from api.controllers.documents import DocumentController
 from api.controllers.jobs import JobController
 from api.controllers.models import ModelController
 from api.controllers.uploads import UploadController
+from api.limits import MAX_JSON_BYTES, MULTIPART_OVERHEAD, body_kind, check_body
 from api.schemas import ErrorBody
 from domain import errors
 
@@ -34,6 +35,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.ParleyError], int]] = [
     (errors.PermissionDenied, 403),
     (errors.NotFound, 404),
     (errors.PayloadTooLarge, 413),
+    (errors.UnsupportedMediaType, 415),
     (errors.AlreadyExists, 409),
     (errors.ConcurrencyError, 409),
     (errors.InvalidCommand, 400),
@@ -62,8 +64,11 @@ def parley_error(_: Request[Any, Any, Any], error: errors.ParleyError) -> Respon
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
     message = error.detail
     if error.status_code == 413:
-        limit = request.app.state.parley.settings.max_upload_mb
-        message = f"the request body is larger than the {limit:g} MB upload limit (PARLEY_MAX_UPLOAD_MB)"
+        if body_kind(request) == "multipart":
+            limit = request.app.state.parley.settings.max_upload_mb
+            message = f"the request body is larger than the {limit:g} MB upload limit (PARLEY_MAX_UPLOAD_MB)"
+        else:
+            message = f"the JSON body is larger than {MAX_JSON_BYTES // 1024} KiB"
     extra = error.extra
     if isinstance(extra, list) and extra:
         message = f"{message}: " + "; ".join(_field_problem(item) for item in extra if isinstance(item, dict))
@@ -110,7 +115,9 @@ def create_app(parley: Parley) -> Litestar:
             Exception: internal_error,
         },
         lifespan=[lifespan],
-        request_max_body_size=parley.settings.max_upload_bytes + 1024 * 1024,
+        before_request=check_body,
+        # The uploads' limit; every JSON route has MAX_JSON_BYTES of its own.
+        request_max_body_size=parley.settings.max_upload_bytes + MULTIPART_OVERHEAD,
         openapi_config=OpenAPIConfig(
             title="Parley",
             version="1.0.0",

@@ -83,7 +83,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _reflection(config: dict[str, Any], llm: str) -> Reflection | None:
+def _reflection(config: dict[str, Any], llm: str, default_llm: str) -> Reflection | None:
     """Self-reflection runs when ``self_reflection_config`` has any setting."""
     if not config:
         return None
@@ -101,6 +101,8 @@ def _reflection(config: dict[str, Any], llm: str) -> Reflection | None:
     prompt = _text(config, "prompt_reflection") or DEFAULT_PROMPT_REFLECTION
     reflection_prompt(prompt, "", "")  # exactly two %s, or 400
     model = _text(config, "llm_reflection") or llm
+    if model == "auto":  # as for `llm`: the default model
+        model = default_llm
     # Absent: the default; given (even empty): as given, empty meaning no system prompt.
     system = (
         _text(config, "system_prompt_reflection")
@@ -117,6 +119,24 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
         if collection is not None
         else ChatSettings()
     )
+    return _answer_request(parley, defaults, request, collection, session["id"])
+
+
+def check_chat_settings(parley: Parley, settings: ChatSettings, rag_type: str | None = None) -> None:
+    """A collection's chat settings are checked where they are set, by the same rules as a completion's, so a bad
+    setting is a 400 at once rather than in every later completion."""
+    probe = ChatCompletionRequest(message="?")
+    parley.answerer.check(_answer_request(parley, settings, probe, {"id": "", "rag_type": rag_type}, None))
+
+
+def _answer_request(
+    parley: Parley,
+    defaults: ChatSettings,
+    request: ChatCompletionRequest,
+    collection: dict[str, Any] | None,
+    session_id: str | None,
+) -> AnswerRequest:
+    """The request's settings over the collection's ``defaults``, checked; ``session_id`` None: no history."""
     config = _merged(defaults.rag_config, request.rag_config)
     rag_type = config.get("rag_type") or (collection or {}).get("rag_type") or "rag"
     if rag_type not in RAG_TYPES:
@@ -145,13 +165,13 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
     history_mode = (request.include_chat_history or defaults.include_chat_history or "auto").lower()
     if history_mode not in HISTORY_ON | HISTORY_OFF:
         raise InvalidCommand(f"include_chat_history must be true, false or auto, got {history_mode!r}")
-    history = _history(parley, session["id"]) if history_mode in HISTORY_ON else ()
+    history = _history(parley, session_id) if session_id and history_mode in HISTORY_ON else ()
     system_prompt = request.system_prompt if request.system_prompt is not None else _text(config, "system_prompt")
     if system_prompt == "auto":
         system_prompt = DEFAULT_SYSTEM_PROMPT
     return AnswerRequest(
         question=request.message,
-        collection_id=session["collection_id"] if collection is not None else None,
+        collection_id=collection["id"] if collection is not None else None,
         rag_type=rag_type,
         llm=llm,
         llm_args=validate_llm_args(request.llm_args or defaults.llm_args or {}),
@@ -170,7 +190,9 @@ def build_answer_request(parley: Parley, session: dict[str, Any], request: ChatC
         fusion=fusion,
         fusion_weight=fusion_weight,
         history=history,
-        reflection=_reflection(_merged(defaults.self_reflection_config, request.self_reflection_config), llm),
+        reflection=_reflection(
+            _merged(defaults.self_reflection_config, request.self_reflection_config), llm, parley.settings.default_llm
+        ),
     )
 
 

@@ -7,10 +7,11 @@ a required field is never null and integers are never floats.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from domain.chat import MAX_QUESTION_CHARS
 from domain.events import ChatSettings, CollectionSettings
 
 
@@ -226,7 +227,7 @@ def chat_session_from_row(row: dict[str, Any]) -> ChatSession:
 
 
 class ChatCompletionRequest(msgspec.Struct, kw_only=True):
-    message: str
+    message: Annotated[str, msgspec.Meta(max_length=MAX_QUESTION_CHARS)]  # refused when decoded, before any work
     system_prompt: str | None = None
     pre_prompt_query: str | None = None
     prompt_query: str | None = None

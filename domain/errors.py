@@ -30,6 +30,10 @@ class InvalidCommand(DomainError):
     """The command is well-formed but its values are not acceptable."""
 
 
+class UnsupportedMediaType(InvalidCommand):
+    """A body came in a media type the operation does not read."""
+
+
 class PermissionDenied(ParleyError):
     """The caller is known but may not do this."""
 

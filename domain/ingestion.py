@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -90,16 +90,23 @@ class Ingestor:
         owner: str,
         metadata: dict[str, Any] | None = None,
         enrich_llm: str | None = None,
+        already_ingested: Mapping[str, str] | None = None,
     ) -> int:
         """Ingest every upload, finish the job, and return the log position of its last event.
 
         With ``gen_doc_summaries`` / ``gen_doc_questions`` set, ``enrich_llm`` writes a summary and questions of
         each document, recorded with it; if that fails, the document is still ingested and the job's errors say
-        what was not written."""
+        what was not written. An upload in ``already_ingested`` (upload id -> its document in this collection)
+        is not read again: ingesting is idempotent, so a client that retries after a time-out gets no copy."""
         position = 0
         width = max(1, self.concurrent_files or int(getattr(self.parser, "concurrent_files", 1)))
         pending: deque[Future[Prepared]] = deque()
-        remaining = iter(upload_ids)
+        already_ingested = already_ingested or {}
+        for ingested, document_id in already_ingested.items():
+            item = job.FinishJobItem(job_id=job_id, item_id=ingested, status="completed", document_id=document_id)
+            recorded = self.handler.execute(job, stream_name("job", job_id), item)
+            position = recorded.commit_position if recorded else position
+        remaining = iter(upload_id for upload_id in upload_ids if upload_id not in already_ingested)
         with ThreadPoolExecutor(width, thread_name_prefix="parse") as pool:
             try:
                 while True:

@@ -74,6 +74,16 @@ class ReadModels:
             "SELECT COUNT(*) FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
         )
 
+    def documents_from_uploads(self, collection_id: str, upload_ids: Sequence[str]) -> dict[str, str]:
+        """The collection's ingested documents made from ``upload_ids``: document id by upload id."""
+        marks = ",".join("?" * len(upload_ids))
+        rows = self.store.fetch_all(
+            f"SELECT upload_id, id FROM documents WHERE collection_id = ? AND status = 'completed'"
+            f" AND upload_id IN ({marks})",
+            (collection_id, *upload_ids),
+        )
+        return {row["upload_id"]: row["id"] for row in rows}
+
     def upload(self, upload_id: str) -> Row | None:
         return _one(self.store.fetch_one("SELECT * FROM uploads WHERE id = ?", (upload_id,)))
 

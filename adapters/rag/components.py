@@ -124,7 +124,7 @@ class HybridRetriever:
         self.index = index
         self.read_models = read_models
 
-    @component.output_types(documents=list[Document], retrieval_time=float)
+    @component.output_types(documents=list[Document], retrieval_time=float, best_score=float | None)
     def run(
         self,
         query: str,
@@ -155,6 +155,7 @@ class HybridRetriever:
             mode = "merge" if fusion == "score" else "reciprocal_rank_fusion"
             joiner = DocumentJoiner(join_mode=mode, weights=weights, sort_by_score=True)
             fused = joiner.run(documents=lists)["documents"]
+        best_score = max((document.score or 0.0 for document in fused), default=None)
         if min_score is not None:
             fused = [document for document in fused if (document.score or 0.0) >= min_score]
         chosen = _widen_to_documents(fused, top_k, min_documents)
@@ -165,7 +166,7 @@ class HybridRetriever:
             if row is None:
                 continue  # removed from the read models after the index answered
             documents.append(chunk_document(row, float(candidate.score or 0.0)))
-        return {"documents": documents, "retrieval_time": time.perf_counter() - started}
+        return {"documents": documents, "retrieval_time": time.perf_counter() - started, "best_score": best_score}
 
 
 def chunk_document(row: dict[str, Any], score: float, **meta: Any) -> Document:

@@ -108,6 +108,7 @@ class _Run:
     on_delta: Callable[[str], None] | None = None  # receives the final call's text as it is made
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # of each text retrieval searched with
     repaired: dict[str, str] = field(default_factory=dict)  # each such text with its disfluencies repaired
+    best_score: float | None = None  # of the latest retrieval's candidates, before rag_min_chunk_score
 
 
 class HaystackAnswerer:
@@ -171,13 +172,19 @@ class HaystackAnswerer:
 
     # --- one answer -------------------------------------------------------------------------------------
 
-    def answer(self, request: AnswerRequest, on_delta: Callable[[str], None] | None = None) -> Answer:
-        """Answers ``request``; ``on_delta`` receives the answer's text in pieces as it is made."""
+    def check(self, request: AnswerRequest) -> ChatModel:
+        """Refuses (InvalidCommand) a request naming a model that is not configured, or arguments its models cannot
+        honour: before any work, and where a collection's chat settings are set."""
         model = self._model(request.llm)
-        model.check(request.llm_args)  # refuse what the model cannot do before any work
+        model.check(request.llm_args)
         if request.reflection is not None:
             self._model(request.reflection.llm).check(request.reflection.llm_args)
             reflection_prompt(request.reflection.prompt, "", "")
+        return model
+
+    def answer(self, request: AnswerRequest, on_delta: Callable[[str], None] | None = None) -> Answer:
+        """Answers ``request``; ``on_delta`` receives the answer's text in pieces as it is made."""
+        model = self.check(request)
         run = _Run(request=request, model=model, on_delta=on_delta)
         started = time.perf_counter()
         mode, reason = request.rag_type, None
@@ -310,6 +317,11 @@ class HaystackAnswerer:
 
     def _rag(self, run: _Run) -> tuple[str, list[Document], dict[str, str | None]]:
         documents = self._retrieve(run, self._retrieval_text(run.request))
+        floor = run.request.rag_min_chunk_score
+        if not documents and floor is not None and run.best_score is not None and not run.model.generative:
+            # Nothing to select sentences from: say why, rather than that no documents were given.
+            reason = f"no chunk scored at least rag_min_chunk_score={floor:g} (the best scored {run.best_score:.3f})"
+            return f"{DECLINE} In this collection {reason}.", [], {}
         reply = self._generate(run, "answer", run.request.question, documents, final=True)
         return reply.text or "", run.context, {}
 
@@ -389,6 +401,7 @@ class HaystackAnswerer:
         run.embeddings[query] = result["query_embedder"]["embedding"]
         run.repaired[query] = result["repairer"]["question"]
         run.retrieval_time += result["retriever"]["retrieval_time"]
+        run.best_score = result["retriever"]["best_score"]
         documents: list[Document] = result["retriever"]["documents"]
         return documents
 

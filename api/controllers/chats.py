@@ -7,17 +7,20 @@ import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.response import Stream
 
 from api.bootstrap import Parley
 from api.chat import ask
-from api.controllers._common import API, caller, optional_body, page
+from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, optional_body, page
+from api.limits import MAX_JSON_BYTES
 from api.schemas import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -115,6 +118,31 @@ async def _streamed_answer(parley: Parley, session_id: str, data: ChatCompletion
     return Stream(lines(), media_type="application/jsonl")
 
 
+_STREAMED_PIECE = Schema(
+    type=OpenAPIType.OBJECT,
+    description="One line of a streamed answer: a delta (finished false), then the whole answer with its "
+    "message_id (finished true), or an error (finished true) when the answer fails after streaming began",
+    properties={
+        "body": Schema(type=OpenAPIType.STRING),
+        "finished": Schema(type=OpenAPIType.BOOLEAN),
+        "message_id": Schema(type=OpenAPIType.STRING),
+        "error": Schema(type=OpenAPIType.STRING),
+    },
+    required=["finished"],
+)
+
+
+@dataclass
+class CompletionOperation(Operation):
+    """get_completion answers 200 with one ChatCompletion, or with JSON Lines of streamed pieces: both are in its
+    OpenAPI operation (Litestar's ResponseSpec holds one media type)."""
+
+    def __post_init__(self) -> None:
+        answered = (self.responses or {}).get("200")
+        if isinstance(answered, OpenAPIResponse) and answered.content is not None:
+            answered.content["application/jsonl"] = OpenAPIMediaType(schema=_STREAMED_PIECE)
+
+
 def _session(parley: Parley, session_id: str) -> dict[str, Any]:
     row = parley.read_models.chat_session(session_id)
     if row is None:
@@ -125,8 +153,9 @@ def _session(parley: Parley, session_id: str) -> dict[str, Any]:
 class ChatController(Controller):
     path = f"{API}/chats"
     tags = ["chat"]
+    request_max_body_size = MAX_JSON_BYTES
 
-    @post("/", status_code=201, operation_id="create_chat_session")
+    @post("/", status_code=201, operation_id="create_chat_session", responses=errors(403, 404, 409, 413, 415))
     async def create_chat_session(
         self, parley: Parley, request: Request[Any, Any, Any], collection_id: str | None = None
     ) -> ChatSession:
@@ -148,20 +177,22 @@ class ChatController(Controller):
 
         return await anyio.to_thread.run_sync(create)
 
-    @get("/", status_code=200, operation_id="list_chat_sessions", sync_to_thread=True)
-    def list_chat_sessions(self, parley: Parley, offset: int = 0, limit: int = 100) -> list[ChatSession]:
+    @get("/", status_code=200, operation_id="list_chat_sessions", responses=LIST, sync_to_thread=True)
+    def list_chat_sessions(self, parley: Parley, offset: Offset = 0, limit: Limit = 100) -> list[ChatSession]:
         offset, limit = page(offset, limit)
         return [chat_session_from_row(row) for row in parley.read_models.chat_sessions(offset, limit)]
 
-    @get("/count", status_code=200, operation_id="get_chat_session_count", sync_to_thread=True)
+    @get("/count", status_code=200, operation_id="get_chat_session_count", responses=LIST, sync_to_thread=True)
     def get_chat_session_count(self, parley: Parley) -> Count:
         return Count(count=parley.read_models.chat_session_count())
 
-    @get("/{session_id:str}", status_code=200, operation_id="get_chat_session", sync_to_thread=True)
+    @get("/{session_id:str}", status_code=200, operation_id="get_chat_session", responses=READ, sync_to_thread=True)
     def get_chat_session(self, parley: Parley, session_id: str) -> ChatSession:
         return chat_session_from_row(_session(parley, session_id))
 
-    @patch("/{session_id:str}", status_code=200, operation_id="update_chat_session", sync_to_thread=True)
+    @patch(
+        "/{session_id:str}", status_code=200, operation_id="update_chat_session", responses=COMMAND, sync_to_thread=True
+    )
     def update_chat_session(self, parley: Parley, session_id: str, data: ChatSessionUpdateRequest) -> ChatSession:
         result = parley.handler.execute(
             chat, stream_name("chat", session_id), chat.RenameChatSession(session_id=session_id, name=data.name)
@@ -169,7 +200,13 @@ class ChatController(Controller):
         parley.wait_for(result.commit_position if result else None)
         return chat_session_from_row(_session(parley, session_id))
 
-    @delete("/{session_id:str}", status_code=204, operation_id="delete_chat_session", sync_to_thread=True)
+    @delete(
+        "/{session_id:str}",
+        status_code=204,
+        operation_id="delete_chat_session",
+        responses=errors(404, 409),
+        sync_to_thread=True,
+    )
     def delete_chat_session(self, parley: Parley, session_id: str, timeout: float | None = None) -> None:
         result = parley.handler.execute(
             chat, stream_name("chat", session_id), chat.DeleteChatSession(session_id=session_id)
@@ -180,7 +217,11 @@ class ChatController(Controller):
         "/{session_id:str}/completions",
         status_code=200,
         operation_id="get_completion",
-        responses={200: ResponseSpec(data_container=ChatCompletion, description="The answer (or JSON Lines)")},
+        responses={
+            200: ResponseSpec(data_container=ChatCompletion, description="The answer, or JSON Lines when streamed"),
+            **errors(403, 404, 409, 413, 415, 503),
+        },
+        operation_class=CompletionOperation,
     )
     async def get_completion(
         self, parley: Parley, request: Request[Any, Any, Any], session_id: str, data: ChatCompletionRequest
@@ -196,10 +237,10 @@ class ChatController(Controller):
             return Response(ChatCompletion(message_id=message_id, body=body))
         return await _streamed_answer(parley, session_id, data, who.username)
 
-    @get("/{session_id:str}/questions", status_code=200, operation_id="list_questions_for_chat_session",
+    @get("/{session_id:str}/questions", status_code=200, operation_id="list_questions_for_chat_session", responses=READ,
          sync_to_thread=True)  # fmt: skip
     def list_questions_for_chat_session(
-        self, parley: Parley, session_id: str, limit: int = 10
+        self, parley: Parley, session_id: str, limit: Limit = 10
     ) -> list[SuggestedQuestion]:
         """Questions suggested for the documents of the session's collection."""
         collection_id = _session(parley, session_id)["collection_id"]
@@ -207,9 +248,15 @@ class ChatController(Controller):
         questions = parley.read_models.suggested_questions(collection_id, limit) if collection_id else []
         return [SuggestedQuestion(question=question) for question in questions]
 
-    @get("/{session_id:str}/messages", status_code=200, operation_id="get_chat_session_messages", sync_to_thread=True)
+    @get(
+        "/{session_id:str}/messages",
+        status_code=200,
+        operation_id="get_chat_session_messages",
+        responses=READ,
+        sync_to_thread=True,
+    )
     def get_chat_session_messages(
-        self, parley: Parley, session_id: str, offset: int = 0, limit: int = 100
+        self, parley: Parley, session_id: str, offset: Offset = 0, limit: Limit = 100
     ) -> list[ChatMessage]:
         _session(parley, session_id)
         offset, limit = page(offset, limit)
@@ -219,19 +266,26 @@ class ChatController(Controller):
 class MessageController(Controller):
     path = f"{API}/messages"
     tags = ["chat"]
+    request_max_body_size = MAX_JSON_BYTES
 
-    @get("/{message_id:str}/references", status_code=200, operation_id="get_message_references", sync_to_thread=True)
+    @get(
+        "/{message_id:str}/references",
+        status_code=200,
+        operation_id="get_message_references",
+        responses=READ,
+        sync_to_thread=True,
+    )
     def get_message_references(
-        self, parley: Parley, message_id: str, limit: int | None = None
+        self, parley: Parley, message_id: str, limit: Limit | None = None
     ) -> list[ChatMessageReference]:
         if parley.read_models.message(message_id) is None:
             raise NotFound(f"message {message_id} not found")
-        if limit is not None and limit < 0:
-            raise InvalidCommand("limit must not be negative")
-        rows = parley.read_models.references(message_id, limit)
+        rows = parley.read_models.references(message_id, None if limit is None else page(0, limit)[1])
         return [reference_from_row(row, parley.read_models.document(row["document_id"]) is not None) for row in rows]
 
-    @get("/{message_id:str}/meta", status_code=200, operation_id="get_message_meta", sync_to_thread=True)
+    @get(
+        "/{message_id:str}/meta", status_code=200, operation_id="get_message_meta", responses=READ, sync_to_thread=True
+    )
     def get_message_meta(self, parley: Parley, message_id: str, info_type: str | None = None) -> list[ChatMessageMeta]:
         row = parley.read_models.message(message_id)
         if row is None:

@@ -9,7 +9,9 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 
 from api.bootstrap import Parley
-from api.controllers._common import API, caller, page
+from api.chat import check_chat_settings
+from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, page
+from api.limits import MAX_JSON_BYTES
 from api.schemas import (
     ChatSession,
     Collection,
@@ -40,8 +42,9 @@ def _collection(parley: Parley, collection_id: str) -> dict[str, Any]:
 class CollectionController(Controller):
     path = f"{API}/collections"
     tags = ["collections"]
+    request_max_body_size = MAX_JSON_BYTES
 
-    @post("/", status_code=201, operation_id="create_collection", sync_to_thread=True)
+    @post("/", status_code=201, operation_id="create_collection", responses=errors(409, 413, 415), sync_to_thread=True)
     def create_collection(
         self, parley: Parley, request: Request[Any, Any, Any], data: CollectionCreateRequest
     ) -> Collection:
@@ -51,6 +54,7 @@ class CollectionController(Controller):
         collection_id = str(uuid.uuid4())
         chat_settings = data.chat_settings or ChatSettings()
         rag_type = (chat_settings.rag_config or {}).get("rag_type")
+        check_chat_settings(parley, chat_settings, rag_type if isinstance(rag_type, str) else None)
         result = parley.handler.execute(
             collection,
             stream_name("collection", collection_id),
@@ -68,12 +72,12 @@ class CollectionController(Controller):
         parley.wait_for(result.commit_position if result else None)
         return collection_from_row(_collection(parley, collection_id))
 
-    @get("/", status_code=200, operation_id="list_collections", sync_to_thread=True)
+    @get("/", status_code=200, operation_id="list_collections", responses=LIST, sync_to_thread=True)
     def list_collections(
         self,
         parley: Parley,
-        offset: int = 0,
-        limit: int = 100,
+        offset: Offset = 0,
+        limit: Limit = 100,
         sort_column: str = "updated_at",
         ascending: bool = False,
     ) -> list[Collection]:
@@ -81,15 +85,21 @@ class CollectionController(Controller):
         rows = parley.read_models.collections(offset, limit, sort_column, ascending)
         return [collection_from_row(row) for row in rows]
 
-    @get("/count", status_code=200, operation_id="get_collection_count", sync_to_thread=True)
+    @get("/count", status_code=200, operation_id="get_collection_count", responses=LIST, sync_to_thread=True)
     def get_collection_count(self, parley: Parley) -> Count:
         return Count(count=parley.read_models.collection_count())
 
-    @get("/{collection_id:str}", status_code=200, operation_id="get_collection", sync_to_thread=True)
+    @get("/{collection_id:str}", status_code=200, operation_id="get_collection", responses=READ, sync_to_thread=True)
     def get_collection(self, parley: Parley, collection_id: str) -> Collection:
         return collection_from_row(_collection(parley, collection_id))
 
-    @patch("/{collection_id:str}", status_code=200, operation_id="update_collection", sync_to_thread=True)
+    @patch(
+        "/{collection_id:str}",
+        status_code=200,
+        operation_id="update_collection",
+        responses=COMMAND,
+        sync_to_thread=True,
+    )
     def update_collection(self, parley: Parley, collection_id: str, data: CollectionUpdateRequest) -> Collection:
         result = parley.handler.execute(
             collection,
@@ -101,7 +111,13 @@ class CollectionController(Controller):
         parley.wait_for(result.commit_position if result else None)
         return collection_from_row(_collection(parley, collection_id))
 
-    @delete("/{collection_id:str}", status_code=204, operation_id="delete_collection", sync_to_thread=True)
+    @delete(
+        "/{collection_id:str}",
+        status_code=204,
+        operation_id="delete_collection",
+        responses=errors(404, 409),
+        sync_to_thread=True,
+    )
     def delete_collection(self, parley: Parley, collection_id: str, timeout: float | None = None) -> None:
         result = parley.handler.execute(
             collection,
@@ -110,13 +126,23 @@ class CollectionController(Controller):
         )
         parley.wait_for(result.commit_position if result else None)
 
-    @get("/{collection_id:str}/settings", status_code=200, operation_id="get_collection_settings", sync_to_thread=True)
+    @get(
+        "/{collection_id:str}/settings",
+        status_code=200,
+        operation_id="get_collection_settings",
+        responses=READ,
+        sync_to_thread=True,
+    )
     def get_collection_settings(self, parley: Parley, collection_id: str) -> CollectionSettings:
         row = _collection(parley, collection_id)
         return msgspec.json.decode(row["settings"], type=CollectionSettings)
 
     @put(
-        "/{collection_id:str}/settings", status_code=204, operation_id="update_collection_settings", sync_to_thread=True
+        "/{collection_id:str}/settings",
+        status_code=204,
+        operation_id="update_collection_settings",
+        responses=COMMAND,
+        sync_to_thread=True,
     )
     def update_collection_settings(self, parley: Parley, collection_id: str, data: CollectionSettings) -> None:
         result = parley.handler.execute(
@@ -130,10 +156,11 @@ class CollectionController(Controller):
         "/{collection_id:str}/documents",
         status_code=200,
         operation_id="list_documents_for_collection",
+        responses=READ,
         sync_to_thread=True,
     )
     def list_documents_for_collection(
-        self, parley: Parley, collection_id: str, offset: int = 0, limit: int = 100, with_summaries: bool = False
+        self, parley: Parley, collection_id: str, offset: Offset = 0, limit: Limit = 100, with_summaries: bool = False
     ) -> list[Document]:
         _collection(parley, collection_id)
         offset, limit = page(offset, limit)
@@ -144,6 +171,7 @@ class CollectionController(Controller):
         "/{collection_id:str}/documents/count",
         status_code=200,
         operation_id="get_document_count_for_collection",
+        responses=READ,
         sync_to_thread=True,
     )
     def get_document_count_for_collection(self, parley: Parley, collection_id: str) -> Count:
@@ -154,6 +182,7 @@ class CollectionController(Controller):
         "/{collection_id:str}/documents/{document_id:str}",
         status_code=204,
         operation_id="delete_document_from_collection",
+        responses=errors(404, 409),
         sync_to_thread=True,
     )
     def delete_document_from_collection(
@@ -171,10 +200,11 @@ class CollectionController(Controller):
         "/{collection_id:str}/questions",
         status_code=200,
         operation_id="list_questions_for_collection",
+        responses=READ,
         sync_to_thread=True,
     )
     def list_questions_for_collection(
-        self, parley: Parley, collection_id: str, limit: int = 10
+        self, parley: Parley, collection_id: str, limit: Limit = 10
     ) -> list[SuggestedQuestion]:
         """Questions suggested at ingestion (``gen_doc_questions``) for the collection's documents."""
         _collection(parley, collection_id)
@@ -185,10 +215,11 @@ class CollectionController(Controller):
         "/{collection_id:str}/chats",
         status_code=200,
         operation_id="list_chat_sessions_for_collection",
+        responses=READ,
         sync_to_thread=True,
     )
     def list_chat_sessions_for_collection(
-        self, parley: Parley, collection_id: str, offset: int = 0, limit: int = 100
+        self, parley: Parley, collection_id: str, offset: Offset = 0, limit: Limit = 100
     ) -> list[ChatSession]:
         _collection(parley, collection_id)
         offset, limit = page(offset, limit)
@@ -199,6 +230,7 @@ class CollectionController(Controller):
         "/{collection_id:str}/chats/count",
         status_code=200,
         operation_id="get_chat_session_count_for_collection",
+        responses=READ,
         sync_to_thread=True,
     )
     def get_chat_session_count_for_collection(self, parley: Parley, collection_id: str) -> Count:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from api.bootstrap import Parley
-from api.controllers._common import API, page
+from api.controllers._common import API, LIST, READ, Limit, Offset, page
+from api.limits import MAX_JSON_BYTES
 from api.schemas import Count, Document, document_from_row
 from domain.errors import NotFound
 
@@ -13,13 +14,14 @@ from domain.errors import NotFound
 class DocumentController(Controller):
     path = f"{API}/documents"
     tags = ["documents"]
+    request_max_body_size = MAX_JSON_BYTES
 
-    @get("/", status_code=200, operation_id="list_documents", sync_to_thread=True)
+    @get("/", status_code=200, operation_id="list_documents", responses=LIST, sync_to_thread=True)
     def list_documents(
         self,
         parley: Parley,
-        offset: int = 0,
-        limit: int = 100,
+        offset: Offset = 0,
+        limit: Limit = 100,
         sort_column: str = "updated_at",
         ascending: bool = False,
         with_summaries: bool = False,
@@ -28,11 +30,11 @@ class DocumentController(Controller):
         rows = parley.read_models.documents(offset, limit, sort_column=sort_column, ascending=ascending)
         return [document_from_row(row, with_summaries) for row in rows]
 
-    @get("/count", status_code=200, operation_id="get_document_count", sync_to_thread=True)
+    @get("/count", status_code=200, operation_id="get_document_count", responses=LIST, sync_to_thread=True)
     def get_document_count(self, parley: Parley) -> Count:
         return Count(count=parley.read_models.document_count())
 
-    @get("/{document_id:str}", status_code=200, operation_id="get_document", sync_to_thread=True)
+    @get("/{document_id:str}", status_code=200, operation_id="get_document", responses=READ, sync_to_thread=True)
     def get_document(self, parley: Parley, document_id: str) -> Document:
         row = parley.read_models.document(document_id)
         if row is None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from litestar import Controller, get
 
 from api.bootstrap import Parley
-from api.controllers._common import API
+from api.controllers._common import API, LIST, READ
+from api.limits import MAX_JSON_BYTES
 from api.schemas import JobDetails, job_from_rows
 from domain.errors import NotFound
 
@@ -22,11 +23,12 @@ def job_details(parley: Parley, job_id: str) -> JobDetails:
 class JobController(Controller):
     path = f"{API}/jobs"
     tags = ["jobs"]
+    request_max_body_size = MAX_JSON_BYTES
 
-    @get("/", status_code=200, operation_id="list_jobs", sync_to_thread=True)
+    @get("/", status_code=200, operation_id="list_jobs", responses=LIST, sync_to_thread=True)
     def list_jobs(self, parley: Parley) -> list[JobDetails]:
         return [job_details(parley, row["id"]) for row in parley.read_models.jobs()]
 
-    @get("/{job_id:str}", status_code=200, operation_id="get_job", sync_to_thread=True)
+    @get("/{job_id:str}", status_code=200, operation_id="get_job", responses=READ, sync_to_thread=True)
     def get_job(self, parley: Parley, job_id: str) -> JobDetails:
         return job_details(parley, job_id)

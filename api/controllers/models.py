@@ -5,7 +5,8 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from api.bootstrap import Parley
-from api.controllers._common import API
+from api.controllers._common import API, LIST
+from api.limits import MAX_JSON_BYTES
 from api.schemas import Model
 
 DESCRIPTIONS = {
@@ -20,8 +21,9 @@ DESCRIPTIONS = {
 class ModelController(Controller):
     path = f"{API}/models"
     tags = ["models"]
+    request_max_body_size = MAX_JSON_BYTES
 
-    @get("/", status_code=200, operation_id="list_models", sync_to_thread=True)
+    @get("/", status_code=200, operation_id="list_models", responses=LIST, sync_to_thread=True)
     def list_models(self, parley: Parley) -> list[Model]:
         models = []
         for spec in parley.answerer.model_specs():

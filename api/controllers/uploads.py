@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -14,8 +15,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from api.bootstrap import Parley
-from api.controllers._common import API, caller, optional_body, split_ids
+from api.controllers._common import API, caller, errors, optional_body, split_ids
 from api.controllers.jobs import job_details
+from api.limits import MAX_JSON_BYTES
 from api.schemas import IngestUploadBody, JobDetails, UploadedFile
 from domain import job, upload
 from domain.collection import check_settings
@@ -32,11 +34,26 @@ class UploadForm:
     file: UploadFile
 
 
+_QUOTED_FILENAME = re.compile(r'\bfilename="(?P<name>.*)"\s*$')
+_UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
+
+
+def sent_filename(file: UploadFile) -> str:
+    """The file name as the client sent it. Clients escape a `"` in a name as `%22` (browsers, urllib3, httpx) or
+    `\\"` (curl), and the multipart parser undoes both; a `"` left bare ends the quoted name early, so then the
+    name runs to the header's last quote rather than being cut short."""
+    disposition = next((v for k, v in file.headers.items() if k.lower() == "content-disposition"), "")
+    match = _QUOTED_FILENAME.search(disposition)
+    if match and _UNESCAPED_QUOTE.search(match["name"]):
+        return match["name"]
+    return file.filename or ""
+
+
 class UploadController(Controller):
     path = f"{API}/uploads"
     tags = ["document ingestion"]
 
-    @put("/", status_code=200, operation_id="upload_file")
+    @put("/", status_code=200, operation_id="upload_file", responses=errors(409, 413, 415), opt={"body": "multipart"})
     async def upload_file(
         self,
         parley: Parley,
@@ -49,13 +66,13 @@ class UploadController(Controller):
         while chunk := await data.file.read(READ_CHUNK):
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge(
-                    f"{data.file.filename}: file is larger than the {parley.settings.max_upload_mb:g} MB upload limit"
-                )
+                megabytes = parley.settings.max_upload_mb
+                raise PayloadTooLarge(f"{sent_filename(data.file)}: file is over the {megabytes:g} MB upload limit")
             parts.append(chunk)
         content = b"".join(parts)
         upload_id = str(uuid.uuid4())
         owner = caller(request).username
+        filename = upload.plain_filename(sent_filename(data.file))  # refused before a byte is stored
 
         def store() -> int | None:
             content_hash = parley.blobs.put(content)
@@ -64,7 +81,7 @@ class UploadController(Controller):
                 stream_name("upload", upload_id),
                 upload.ReceiveUpload(
                     upload_id=upload_id,
-                    filename=data.file.filename or "upload",
+                    filename=filename,
                     size=len(content),
                     content_hash=content_hash,
                     owner=owner,
@@ -74,9 +91,15 @@ class UploadController(Controller):
 
         position = await anyio.to_thread.run_sync(store)
         await anyio.to_thread.run_sync(parley.wait_for, position)
-        return UploadedFile(id=upload_id, filename=data.file.filename or "upload")
+        return UploadedFile(id=upload_id, filename=filename)
 
-    @post("/{upload_ids:str}/ingest", status_code=204, operation_id="ingest_upload")
+    @post(
+        "/{upload_ids:str}/ingest",
+        status_code=204,
+        operation_id="ingest_upload",
+        responses=errors(404, 409, 413, 415, 503),
+        request_max_body_size=MAX_JSON_BYTES,
+    )
     async def ingest_upload(
         self,
         parley: Parley,
@@ -97,7 +120,13 @@ class UploadController(Controller):
         position = future.result()
         await anyio.to_thread.run_sync(parley.wait_for, position)
 
-    @post("/{upload_ids:str}/ingest/job", status_code=201, operation_id="create_ingest_upload_job")
+    @post(
+        "/{upload_ids:str}/ingest/job",
+        status_code=201,
+        operation_id="create_ingest_upload_job",
+        responses=errors(404, 409, 413, 415),
+        request_max_body_size=MAX_JSON_BYTES,
+    )
     async def create_ingest_upload_job(
         self,
         parley: Parley,
@@ -150,8 +179,9 @@ class UploadController(Controller):
             )
             parley.wait_for(result.commit_position if result else None)
             metadata = body.metadata if body is not None else None
+            already = parley.read_models.documents_from_uploads(collection_id, ids)
             parley.jobs[job_id] = parley.ingestion_pool.submit(
-                parley.ingestor.run, job_id, collection_id, ids, settings, owner, metadata, enrich_llm
+                parley.ingestor.run, job_id, collection_id, ids, settings, owner, metadata, enrich_llm, already
             )
             return job_id
 
