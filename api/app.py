@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import BearerKeyAuth
 from api.bootstrap import Parley
+from api.context import CommandContextMiddleware
 from api.controllers.chats import ChatController, MessageController
 from api.controllers.collections import CollectionController
 from api.controllers.documents import DocumentController
@@ -108,7 +109,7 @@ def create_app(parley: Parley) -> Litestar:
             ModelController,
         ],
         dependencies={"parley": Provide(lambda: parley, sync_to_thread=False)},
-        middleware=[DefineMiddleware(BearerKeyAuth, exclude=["^/schema"])],
+        middleware=[DefineMiddleware(BearerKeyAuth, exclude=["^/schema"]), CommandContextMiddleware],
         exception_handlers={
             errors.ParleyError: parley_error,
             HTTPException: http_error,

@@ -82,6 +82,16 @@ class Parley:
         self.projections.start()
         self.projections.wait_for_all(self.events.head_position())
         self.ensure_admin_key()
+        self.resume_jobs()
+
+    def resume_jobs(self) -> None:
+        """Jobs a stop interrupted go on in the background (or end as failed, saying why), in their order."""
+        for row in reversed(self.read_models.jobs()):
+            if row["status"] != "in progress":
+                continue
+            log.info("resuming ingest job %s", row["id"])
+            ingested = self.read_models.documents_from_uploads
+            self.jobs[row["id"]] = self.ingestion_pool.submit(self.ingestor.resume, row["id"], ingested)
 
     def wait_for(self, position: int | None) -> None:
         self.projections.wait_for(position, timeout=self.settings.request_timeout_s)

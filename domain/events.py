@@ -2,17 +2,20 @@
 
 Every event is a frozen msgspec Struct tagged with its class name (the ``event`` field on the wire). Payloads
 carry everything a read model needs (a document's chunk texts, page numbers and offsets are in
-``DocumentIngested``); derived data such as embeddings is not. ``SCHEMA_VERSION`` is recorded beside each
-event so that a later shape can be upcast from an older one.
+``DocumentIngested``); derived data such as embeddings is not. Each event type has a version
+(``EVENT_VERSIONS``), recorded beside each event; when a type's shape changes, its version goes up and an
+upcaster turns the older payloads into the newer shape as they are read (``Upcasters``), so the log is never
+rewritten.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # the version of every event type that has no entry in EVENT_VERSIONS
 
 
 class Event(msgspec.Struct, frozen=True, tag=True, tag_field="event", kw_only=True):
@@ -233,6 +236,14 @@ class AnswerFailed(Event, frozen=True):
 # --- jobs -----------------------------------------------------------------------------------------------
 
 
+class IngestOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """What an ingest job was asked to do with its uploads, recorded so that a restart can resume it."""
+
+    settings: CollectionSettings
+    metadata: dict[str, Any] = {}
+    enrich_llm: str | None = None
+
+
 class JobStarted(Event, frozen=True):
     job_id: str
     kind: str
@@ -241,6 +252,7 @@ class JobStarted(Event, frozen=True):
     items: tuple[str, ...]  # the ids the job works through (upload ids for an ingest job)
     timeout: float | None
     owner: str
+    ingest: IngestOptions | None = None  # None in jobs started before jobs could be resumed
 
 
 class JobItemFinished(Event, frozen=True):
@@ -310,15 +322,56 @@ AnyEvent = (
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
+# The current version of each event type whose shape has changed since its first (absent: SCHEMA_VERSION).
+EVENT_VERSIONS: dict[str, int] = {}
+
+Upcast = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Upcasters:
+    """Steps that turn an event type's payload of version n into version n + 1, applied in turn on reading."""
+
+    def __init__(self, versions: dict[str, int] | None = None) -> None:
+        self.versions = EVENT_VERSIONS if versions is None else versions
+        self._steps: dict[tuple[str, int], Upcast] = {}
+
+    def register(self, event_type: str, from_version: int, step: Upcast) -> None:
+        if from_version >= self.version_of(event_type):
+            raise ValueError(f"{event_type} is at version {self.version_of(event_type)}; nothing upcasts from it")
+        self._steps[(event_type, from_version)] = step
+
+    def version_of(self, event_type: str) -> int:
+        return self.versions.get(event_type, SCHEMA_VERSION)
+
+    def upcast(self, event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+        current = self.version_of(event_type)
+        while version < current:
+            step = self._steps.get((event_type, version))
+            if step is None:
+                raise ValueError(f"no upcaster for {event_type} version {version}")
+            payload, version = step(payload), version + 1
+        return payload
+
+
+UPCASTERS = Upcasters()
+
 
 def encode_event(event: Event) -> bytes:
     """Serialise an event to JSON bytes (with its ``event`` tag)."""
     return _encoder.encode(event)
 
 
-def decode_event(data: bytes) -> AnyEvent:
-    """Parse JSON bytes written by :func:`encode_event` back into the event."""
-    return _decoder.decode(data)
+def decode_recorded(event_type: str, schema_version: int, data: bytes, upcasters: Upcasters = UPCASTERS) -> AnyEvent:
+    """An event as recorded, upcast to its type's current version when it was written in an older one."""
+    if schema_version >= upcasters.version_of(event_type):
+        return _decoder.decode(data)
+    payload = upcasters.upcast(event_type, schema_version, msgspec.json.decode(data))
+    event: AnyEvent = msgspec.convert(payload, AnyEvent)
+    return event
+
+
+def event_version(event: Event) -> int:
+    return EVENT_VERSIONS.get(type(event).__name__, SCHEMA_VERSION)
 
 
 def event_type(event: Event) -> str:

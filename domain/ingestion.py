@@ -11,6 +11,8 @@ recorded in upload order, so a job of single-page scans keeps every OCR worker b
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import time
 import uuid
 from collections import deque
@@ -115,7 +117,9 @@ class Ingestor:
                         arguments = (
                             document_id, job_id, collection_id, upload_id, settings, owner, metadata or {}, enrich_llm
                         )  # fmt: skip
-                        pending.append(pool.submit(self._prepare, *arguments))
+                        # In the job's command context: the parsing thread reports progress as events too.
+                        prepare = functools.partial(self._prepare, *arguments)
+                        pending.append(pool.submit(contextvars.copy_context().run, prepare))
                     if not pending:
                         break
                     position = max(position, self._record(job_id, pending.popleft().result()))
@@ -125,6 +129,37 @@ class Ingestor:
         self.wait_for_projections(position)
         finished = self.handler.execute(job, stream_name("job", job_id), job.FinishJob(job_id=job_id))
         return finished.commit_position if finished else position
+
+    def resume(self, job_id: str, ingested: Callable[[str, Sequence[str]], Mapping[str, str]]) -> int:
+        """Finish an ingest job that a restart interrupted: ingest the uploads it had not done yet (recording as
+        done those whose document was made before the stop: ``ingested(collection_id, upload_ids)`` names them),
+        or, when it cannot go on, end them as failed with the reason. Returns the log position of its last
+        event, 0 if it had finished."""
+        state = self.handler.load(job, stream_name("job", job_id))
+        if state is None or state.finished:
+            return 0
+        pending = [item for item in state.items if item in state.pending]
+        if state.ingest is None or state.collection_id is None:
+            return self._abandon(job_id, pending, "the server restarted before this upload was ingested")
+        try:
+            live_collection(self.handler, state.collection_id)
+        except NotFound:
+            return self._abandon(job_id, pending, "its collection was deleted while the server was stopped")
+        options = state.ingest
+        done = ingested(state.collection_id, pending)
+        return self.run(
+            job_id, state.collection_id, pending, options.settings, state.owner, options.metadata,
+            options.enrich_llm, done,
+        )  # fmt: skip
+
+    def _abandon(self, job_id: str, pending: Sequence[str], reason: str) -> int:
+        stream = stream_name("job", job_id)
+        for upload_id in pending:
+            error = f"upload {upload_id}: {reason}; ingest it again"
+            self.handler.execute(job, stream, job.FinishJobItem(job_id=job_id, item_id=upload_id, status="failed",
+                                                                error=error))  # fmt: skip
+        finished = self.handler.execute(job, stream, job.FinishJob(job_id=job_id))
+        return finished.commit_position if finished else 0
 
     def _prepare(
         self,

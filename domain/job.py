@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
-from domain.events import Event, JobFinished, JobItemFinished, JobProgressed, JobStarted
+from domain.events import Event, IngestOptions, JobFinished, JobItemFinished, JobProgressed, JobStarted
 
 
 class StartJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -16,6 +16,7 @@ class StartJob(msgspec.Struct, frozen=True, kw_only=True):
     items: tuple[str, ...]
     timeout: float | None = None
     owner: str
+    ingest: IngestOptions | None = None
 
 
 class FinishJobItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,6 +45,10 @@ JobCommand = StartJob | FinishJobItem | ReportProgress | FinishJob
 class Job(msgspec.Struct, frozen=True, kw_only=True):
     job_id: str
     pending: frozenset[str]
+    items: tuple[str, ...] = ()
+    collection_id: str | None = None
+    owner: str = ""
+    ingest: IngestOptions | None = None
     completed: int = 0
     failed: int = 0
     finished: bool = False
@@ -69,6 +74,7 @@ def decide(state: State, command: JobCommand) -> list[Event]:
                 items=command.items,
                 timeout=command.timeout,
                 owner=command.owner,
+                ingest=command.ingest,
             )
         ]
     if state is None:
@@ -108,7 +114,14 @@ def decide(state: State, command: JobCommand) -> list[Event]:
 
 def evolve(state: State, event: Event) -> State:
     if isinstance(event, JobStarted):
-        return Job(job_id=event.job_id, pending=frozenset(event.items))
+        return Job(
+            job_id=event.job_id,
+            pending=frozenset(event.items),
+            items=event.items,
+            collection_id=event.collection_id,
+            owner=event.owner,
+            ingest=event.ingest,
+        )
     if state is None:
         return state
     if isinstance(event, JobItemFinished):

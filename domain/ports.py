@@ -16,14 +16,29 @@ NO_STREAM = -1  # expected_version for "this stream must not exist yet"
 ANY_VERSION: None = None  # expected_version for "append whatever the stream holds"
 
 
+class EventMetadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The envelope of an event: who caused it and in answer to what. The command handler stamps it from the
+    request (``domain.envelope``); stores keep it beside the payload and return it unchanged."""
+
+    actor: str | None = None  # the user id of the caller
+    key_id: str | None = None  # the API key the caller used
+    command_id: str | None = None  # the command that decided the event; its events' ids derive from it
+    correlation_id: str | None = None  # the request (or job) every event of one piece of work shares
+    causation_id: str | None = None  # what caused the command: the request, or the event that triggered it
+
+
+NO_METADATA = EventMetadata()
+
+
 class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
     """An event ready to append: its id makes re-appending it idempotent."""
 
     event_id: str
     type: str
-    schema_version: int
+    schema_version: int  # of this event type's payload (``domain.events.EVENT_VERSIONS``)
     data: bytes
     recorded_at: datetime
+    metadata: EventMetadata = NO_METADATA
 
 
 class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +52,7 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     schema_version: int
     data: bytes
     recorded_at: datetime
+    metadata: EventMetadata = NO_METADATA
 
 
 class AppendResult(msgspec.Struct, frozen=True):
@@ -59,7 +75,9 @@ class EventStore(Protocol):
         the same place returns the original result (idempotent)."""
         ...
 
-    def read_stream(self, stream: str, from_version: int = 0) -> list[RecordedEvent]: ...
+    def read_stream(self, stream: str, from_version: int = 0, to_version: int | None = None) -> list[RecordedEvent]:
+        """The stream's events from ``from_version`` up to ``to_version`` (inclusive; None: to its end)."""
+        ...
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]: ...
 

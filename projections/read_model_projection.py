@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from adapters.sqlite.read_store import SQLiteReadStore
-from domain.events import decode_event
+from domain.events import decode_recorded
 from domain.ports import RecordedEvent
 from projections import read_models
 
@@ -23,5 +23,5 @@ class ReadModelProjection:
     def apply(self, page: Sequence[RecordedEvent]) -> None:
         with self.store.transaction() as conn:
             for record in page:
-                read_models.project(conn, record, decode_event(record.data))
+                read_models.project(conn, record, decode_recorded(record.type, record.schema_version, record.data))
             self.store.set_checkpoint(conn, self.name, page[-1].position)

@@ -39,7 +39,7 @@ class VectorIndexProjection:
     def apply(self, page: Sequence[RecordedEvent]) -> None:
         events = [
             event
-            for event in (ev.decode_event(record.data) for record in page)
+            for event in (ev.decode_recorded(record.type, record.schema_version, record.data) for record in page)
             if isinstance(event, ev.DocumentIngested | ev.DocumentRemoved | ev.CollectionDeleted)
         ]
         ingested = [event for event in events if isinstance(event, ev.DocumentIngested)]
@@ -82,7 +82,7 @@ class SentenceVectorProjection:
         _run_in_background()
         sentences = [
             chunk.text[start:end]
-            for event in (ev.decode_event(record.data) for record in page)
+            for event in (ev.decode_recorded(record.type, record.schema_version, record.data) for record in page)
             if isinstance(event, ev.DocumentIngested)
             for chunk in event.chunks
             for start, end in split_sentences(chunk.text)

@@ -70,5 +70,12 @@ class ServerProcess:
             self._log.close()
         return time.monotonic() - started
 
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to finish anything."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self._log.close()
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -18,8 +18,10 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import msgspec
+
 from domain.errors import ConcurrencyError, DuplicateEventError
-from domain.ports import NO_STREAM, AppendResult, NewEvent, RecordedEvent
+from domain.ports import NO_METADATA, NO_STREAM, AppendResult, EventMetadata, NewEvent, RecordedEvent
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -31,15 +33,17 @@ CREATE TABLE IF NOT EXISTS events (
     schema_version INTEGER NOT NULL,
     data BLOB NOT NULL,
     recorded_at TEXT NOT NULL,
+    metadata BLOB NOT NULL DEFAULT '{}',
     UNIQUE (stream, version)
 );
 """
-_COLUMNS = "position, stream, version, event_id, type, schema_version, data, recorded_at"
+_COLUMNS = "position, stream, version, event_id, type, schema_version, data, recorded_at, metadata"
+_metadata_decoder = msgspec.json.Decoder(EventMetadata)
 _OTHER_PROCESS_WAIT = 2.0  # seconds; only writers in another process need this
 
 
-def _record(row: tuple[int, str, int, str, str, int, bytes, str]) -> RecordedEvent:
-    position, stream, version, event_id, type_, schema_version, data, recorded_at = row
+def _record(row: tuple[int, str, int, str, str, int, bytes, str, bytes]) -> RecordedEvent:
+    position, stream, version, event_id, type_, schema_version, data, recorded_at, metadata = row
     return RecordedEvent(
         position=position,
         stream=stream,
@@ -49,6 +53,7 @@ def _record(row: tuple[int, str, int, str, str, int, bytes, str]) -> RecordedEve
         schema_version=schema_version,
         data=bytes(data),
         recorded_at=datetime.fromisoformat(recorded_at),
+        metadata=_metadata_decoder.decode(metadata) if metadata != b"{}" else NO_METADATA,
     )
 
 
@@ -69,6 +74,9 @@ class SQLiteEventStore:
             self.path = os.path.join(self._scratch, "events.sqlite3")
         self._keepalive = self._connect()
         self._keepalive.executescript(_SCHEMA)
+        columns = {row[1] for row in self._keepalive.execute("PRAGMA table_info(events)")}
+        if "metadata" not in columns:  # a log written before events had an envelope
+            self._keepalive.execute("ALTER TABLE events ADD COLUMN metadata BLOB NOT NULL DEFAULT '{}'")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
@@ -115,8 +123,8 @@ class SQLiteEventStore:
         for offset, event in enumerate(events):
             try:
                 cursor = conn.execute(
-                    "INSERT INTO events (event_id, stream, version, type, schema_version, data, recorded_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO events (event_id, stream, version, type, schema_version, data, recorded_at, metadata)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         event.event_id,
                         stream,
@@ -125,6 +133,7 @@ class SQLiteEventStore:
                         event.schema_version,
                         event.data,
                         event.recorded_at.isoformat(),
+                        msgspec.json.encode(event.metadata),
                     ),
                 )
             except sqlite3.IntegrityError as error:
@@ -154,10 +163,11 @@ class SQLiteEventStore:
 
     # --- reading ---------------------------------------------------------------------------------------
 
-    def read_stream(self, stream: str, from_version: int = 0) -> list[RecordedEvent]:
+    def read_stream(self, stream: str, from_version: int = 0, to_version: int | None = None) -> list[RecordedEvent]:
+        upper = to_version if to_version is not None else 2**62
         rows = self._conn().execute(
-            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND version >= ? ORDER BY version",
-            (stream, from_version),
+            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND version >= ? AND version <= ? ORDER BY version",
+            (stream, from_version, upper),
         )
         return [_record(row) for row in rows]
 

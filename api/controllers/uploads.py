@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 import uuid
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from api.schemas import IngestUploadBody, JobDetails, UploadedFile
 from domain import job, upload
 from domain.collection import check_settings
 from domain.errors import InvalidCommand, NotFound, NotReady, PayloadTooLarge
-from domain.events import ChatSettings, CollectionSettings
+from domain.events import ChatSettings, CollectionSettings, IngestOptions
 from domain.ingestion import effective_settings, live_collection
 from domain.service import stream_name
 
@@ -175,13 +176,26 @@ class UploadController(Controller):
                     items=tuple(ids),
                     timeout=timeout,
                     owner=owner,
+                    ingest=IngestOptions(
+                        settings=settings, metadata=body.metadata or {} if body else {}, enrich_llm=enrich_llm
+                    ),
                 ),
             )
             parley.wait_for(result.commit_position if result else None)
             metadata = body.metadata if body is not None else None
             already = parley.read_models.documents_from_uploads(collection_id, ids)
+            # The job runs in the request's command context: its events name the caller who started it.
             parley.jobs[job_id] = parley.ingestion_pool.submit(
-                parley.ingestor.run, job_id, collection_id, ids, settings, owner, metadata, enrich_llm, already
+                contextvars.copy_context().run,
+                parley.ingestor.run,
+                job_id,
+                collection_id,
+                ids,
+                settings,
+                owner,
+                metadata,
+                enrich_llm,
+                already,
             )
             return job_id
 

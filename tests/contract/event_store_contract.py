@@ -15,16 +15,22 @@ from typing import Any
 import pytest
 
 from domain.errors import ConcurrencyError, DuplicateEventError
-from domain.ports import ANY_VERSION, NO_STREAM, EventStore, NewEvent, RecordedEvent
+from domain.ports import ANY_VERSION, NO_METADATA, NO_STREAM, EventMetadata, EventStore, NewEvent, RecordedEvent
 
 
-def new_event(data: bytes = b'{"n":1}', event_id: str | None = None, type_: str = "Happened") -> NewEvent:
+def new_event(
+    data: bytes = b'{"n":1}',
+    event_id: str | None = None,
+    type_: str = "Happened",
+    metadata: EventMetadata = NO_METADATA,
+) -> NewEvent:
     return NewEvent(
         event_id=event_id or str(uuid.uuid4()),
         type=type_,
         schema_version=1,
         data=data,
         recorded_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        metadata=metadata,
     )
 
 
@@ -51,6 +57,25 @@ class EventStoreContract:
         recorded = store.read_stream(name)
         assert [r.version for r in recorded] == [0, 1]
         assert recorded[-1].position == result.commit_position == store.head_position()
+
+    def test_metadata_comes_back_as_it_was_appended(self, store: EventStore) -> None:
+        name = stream()
+        stamped = EventMetadata(
+            actor="ann", key_id="k-1", command_id=str(uuid.uuid4()), correlation_id="req-7", causation_id="req-7"
+        )
+        store.append(name, [new_event(metadata=stamped), new_event()], NO_STREAM)
+        first, second = store.read_stream(name)
+        assert first.metadata == stamped
+        assert second.metadata == NO_METADATA
+        assert [r.metadata for r in store.read_all() if r.stream == name] == [stamped, NO_METADATA]
+
+    def test_read_stream_up_to_a_version(self, store: EventStore) -> None:
+        name = stream()
+        store.append(name, [new_event() for _ in range(5)], NO_STREAM)
+        assert [r.version for r in store.read_stream(name, to_version=2)] == [0, 1, 2]
+        assert [r.version for r in store.read_stream(name, from_version=1, to_version=3)] == [1, 2, 3]
+        assert store.read_stream(name, from_version=3, to_version=2) == []
+        assert [r.version for r in store.read_stream(name, to_version=99)] == [0, 1, 2, 3, 4]
 
     def test_round_trip_keeps_every_field(self, store: EventStore) -> None:
         name, event = stream(), new_event(b'{"text":"h\\u00e9llo"}', type_="Greeted")
