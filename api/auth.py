@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -29,7 +30,8 @@ class BearerKeyAuth(AbstractAuthenticationMiddleware):
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
-        row = parley.read_models.api_key_by_hash(hash_secret(token.strip()))
+        # The read runs off the event loop: a slow disk must not stall every other request.
+        row = await anyio.to_thread.run_sync(parley.read_models.api_key_by_hash, hash_secret(token.strip()))
         if row is None or not row["active"]:
             raise Unauthenticated("invalid or deactivated API key")
         caller = Caller(

@@ -280,6 +280,49 @@ class JobFinished(Event, frozen=True):
 # --- API keys -------------------------------------------------------------------------------------------
 
 
+class TemplateFields(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a prompt template says: h2oGPTe's ``PromptTemplate`` text fields (None: not set, the next source in
+    the precedence answers), and Parley's ``chat_template``, a whole chat template in sandboxed Jinja2."""
+
+    name: str | None = None
+    description: str | None = None
+    lang: str | None = None
+    system_prompt: str | None = None
+    pre_prompt_query: str | None = None
+    prompt_query: str | None = None
+    hyde_no_rag_llm_prompt_extension: str | None = None
+    pre_prompt_summary: str | None = None
+    prompt_summary: str | None = None
+    system_prompt_reflection: str | None = None
+    prompt_reflection: str | None = None
+    auto_gen_description_prompt: str | None = None
+    auto_gen_document_summary_pre_prompt_summary: str | None = None
+    auto_gen_document_summary_prompt_summary: str | None = None
+    auto_gen_document_sample_questions_prompt: str | None = None
+    default_sample_questions: tuple[str, ...] | None = None
+    image_batch_image_prompt: str | None = None
+    image_batch_final_prompt: str | None = None
+    chat_template: str | None = None
+
+
+class TemplateCreated(Event, frozen=True):
+    template_id: str
+    fields: TemplateFields
+    owner: str
+    version: int = 1
+
+
+class TemplateUpdated(Event, frozen=True):
+    template_id: str
+    changed: TemplateFields  # the fields given in the update, as they are now
+    version: int
+    cleared: tuple[str, ...] = ()  # fields set back to "not set"
+
+
+class TemplateDeleted(Event, frozen=True):
+    template_id: str
+
+
 class ApiKeyCreated(Event, frozen=True):
     key_id: str
     name: str
@@ -315,6 +358,9 @@ AnyEvent = (
     | JobItemFinished
     | JobProgressed
     | JobFinished
+    | TemplateCreated
+    | TemplateUpdated
+    | TemplateDeleted
     | ApiKeyCreated
     | ApiKeyDeactivated
 )

@@ -20,6 +20,7 @@ from litestar.response import Stream
 from api.bootstrap import Parley
 from api.chat import ask
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, optional_body, page
+from api.guards import collection_scope
 from api.limits import MAX_JSON_BYTES
 from api.schemas import (
     ChatCompletion,
@@ -155,13 +156,18 @@ class ChatController(Controller):
     tags = ["chat"]
     request_max_body_size = MAX_JSON_BYTES
 
-    @post("/", status_code=201, operation_id="create_chat_session", responses=errors(403, 404, 409, 413, 415))
+    @post(
+        "/",
+        status_code=201,
+        operation_id="create_chat_session",
+        responses=errors(403, 404, 409, 413, 415),
+        guards=[collection_scope],
+    )
     async def create_chat_session(
         self, parley: Parley, request: Request[Any, Any, Any], collection_id: str | None = None
     ) -> ChatSession:
         await optional_body(request, CreateChatSessionRequest)
         who = caller(request)
-        who.check_collection(collection_id)
 
         def create() -> ChatSession:
             if collection_id is not None and parley.read_models.collection(collection_id) is None:
@@ -222,6 +228,7 @@ class ChatController(Controller):
             **errors(403, 404, 409, 413, 415, 503),
         },
         operation_class=CompletionOperation,
+        guards=[collection_scope],
     )
     async def get_completion(
         self, parley: Parley, request: Request[Any, Any, Any], session_id: str, data: ChatCompletionRequest
@@ -231,7 +238,6 @@ class ChatController(Controller):
         ``{"body": answer, "finished": true, "message_id": id}``, or ``{"finished": true, "error": reason}`` when it
         fails after streaming began (before that, errors are ordinary status codes)."""
         who = caller(request)
-        who.check_collection(_session(parley, session_id)["collection_id"])
         if not (data.stream or prefers_jsonl(request.headers.get("accept", ""))):
             message_id, body = await anyio.to_thread.run_sync(ask, parley, session_id, data, who.username)
             return Response(ChatCompletion(message_id=message_id, body=body))
