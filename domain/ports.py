@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import msgspec
 
+from domain.answering import Answer, AnswerRequest
+
 NO_STREAM = -1  # expected_version for "this stream must not exist yet"
 ANY_VERSION: None = None  # expected_version for "append whatever the stream holds"
 
@@ -178,4 +180,29 @@ class DocumentEnricher(Protocol):
 
     def suggest_questions(self, llm: str, name: str, texts: Sequence[str], count: int) -> list[str]:
         """Up to ``count`` questions the document answers."""
+        ...
+
+
+Row = dict[str, Any]  # a read-model row, column by name (typed query results are to come)
+
+
+class ChatReads(Protocol):
+    """The reads that asking a question needs."""
+
+    def chat_session(self, session_id: str) -> Row | None: ...
+
+    def collection(self, collection_id: str) -> Row | None: ...
+
+    def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[Row]: ...
+
+
+class Answerer(Protocol):
+    """Answers questions with retrieval and a model (the Haystack pipelines)."""
+
+    def check(self, request: AnswerRequest) -> object:
+        """InvalidCommand for a request its models cannot serve, before any work."""
+        ...
+
+    def answer(self, request: AnswerRequest, on_delta: Callable[[str], None] | None = None) -> Answer:
+        """The answer; ``on_delta`` receives its text in pieces as it is made."""
         ...

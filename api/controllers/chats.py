@@ -18,7 +18,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.response import Stream
 
 from api.bootstrap import Parley
-from api.chat import ask
+from api.chat import ask_of, asking
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, optional_body, page
 from api.guards import collection_scope
 from api.limits import MAX_JSON_BYTES
@@ -87,7 +87,7 @@ async def _streamed_answer(parley: Parley, session_id: str, data: ChatCompletion
 
     def work() -> None:
         try:
-            put("done", ask(parley, session_id, data, username, on_delta=on_delta))
+            put("done", asking(parley)(ask_of(session_id, data, username), on_delta=on_delta))
         except Exception as error:  # handed to the response: a status code, or the stream's error line
             put("error", error)
 
@@ -107,7 +107,7 @@ async def _streamed_answer(parley: Parley, session_id: str, data: ChatCompletion
             if kind == "delta":  # the client went away (the response was cancelled) before the end
                 abandoned.set()
         if kind == "done":
-            message_id, body = value
+            message_id, body = value.message_id, value.text
             yield _line({"body": body, "finished": True, "message_id": message_id})
         else:
             reason = value.message if isinstance(value, ParleyError) else "internal error"
@@ -239,8 +239,8 @@ class ChatController(Controller):
         fails after streaming began (before that, errors are ordinary status codes)."""
         who = caller(request)
         if not (data.stream or prefers_jsonl(request.headers.get("accept", ""))):
-            message_id, body = await anyio.to_thread.run_sync(ask, parley, session_id, data, who.username)
-            return Response(ChatCompletion(message_id=message_id, body=body))
+            asked = await anyio.to_thread.run_sync(asking(parley), ask_of(session_id, data, who.username))
+            return Response(ChatCompletion(message_id=asked.message_id, body=asked.text))
         return await _streamed_answer(parley, session_id, data, who.username)
 
     @get("/{session_id:str}/questions", status_code=200, operation_id="list_questions_for_chat_session", responses=READ,

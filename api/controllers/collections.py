@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 
 from api.bootstrap import Parley
-from api.chat import check_chat_settings
+from api.chat import asking
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, page
 from api.limits import MAX_JSON_BYTES
 from api.schemas import (
@@ -54,7 +54,7 @@ class CollectionController(Controller):
         collection_id = str(uuid.uuid4())
         chat_settings = data.chat_settings or ChatSettings()
         rag_type = (chat_settings.rag_config or {}).get("rag_type")
-        check_chat_settings(parley, chat_settings, rag_type if isinstance(rag_type, str) else None)
+        asking(parley).check_chat_settings(chat_settings, rag_type if isinstance(rag_type, str) else None)
         result = parley.handler.execute(
             collection,
             stream_name("collection", collection_id),

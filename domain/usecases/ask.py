@@ -1,0 +1,308 @@
+"""Asking a question in a chat session: the session's and collection's settings with the caller's overrides,
+checked; the answer; the question and its answer (or why there is none) recorded together."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from domain import chat
+from domain.answering import (
+    CLIENT_DEFAULT_PRE_PROMPT_QUERY,
+    CLIENT_DEFAULT_PROMPT_QUERY,
+    DEFAULT_HYDE_EXTENSION,
+    DEFAULT_PRE_PROMPT_QUERY,
+    DEFAULT_PRE_PROMPT_SUMMARY,
+    DEFAULT_PROMPT_QUERY,
+    DEFAULT_PROMPT_REFLECTION,
+    DEFAULT_PROMPT_SUMMARY,
+    DEFAULT_SYSTEM_PROMPT,
+    DEFAULT_SYSTEM_PROMPT_REFLECTION,
+    FUSION_MODES,
+    RETRIEVAL_MODES,
+    AnswerRequest,
+    Reflection,
+    Turn,
+    reflection_prompt,
+    validate_llm_args,
+)
+from domain.collection import RAG_TYPES
+from domain.errors import DomainError, InvalidCommand, NotFound, ParleyError
+from domain.events import AnswerGenerated, ChatSettings
+from domain.ports import Answerer, AppendResult, ChatReads, Row
+from domain.service import CommandHandler, stream_name
+
+
+class AnswerOverrides(msgspec.Struct, frozen=True, kw_only=True):
+    """What a caller may set for one question, over the collection's chat settings (h2oGPTe's completion fields)."""
+
+    system_prompt: str | None = None
+    pre_prompt_query: str | None = None
+    prompt_query: str | None = None
+    pre_prompt_summary: str | None = None
+    prompt_summary: str | None = None
+    llm: str | None = None
+    llm_args: dict[str, Any] | None = None
+    self_reflection_config: dict[str, Any] | None = None
+    rag_config: dict[str, Any] | None = None
+    include_chat_history: str | None = None
+
+
+class Ask(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    message: str
+    actor: str
+    overrides: AnswerOverrides = AnswerOverrides()
+
+
+class Asked(msgspec.Struct, frozen=True, kw_only=True):
+    message_id: str  # of the answer
+    text: str
+
+
+HISTORY_TURNS = 5
+HISTORY_ON = {"true", "on", "auto"}
+HISTORY_OFF = {"false", "off"}
+
+
+def _merged(collection: dict[str, Any] | None, request: dict[str, Any] | None) -> dict[str, Any]:
+    """A request's settings laid over the collection's, key by key."""
+    return {**(collection or {}), **(request or {})}
+
+
+def _number(config: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = config.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
+        raise InvalidCommand(f"rag_config.{key} must be a{'n integer' if kind is int else ' number'}, got {value!r}")
+    return value
+
+
+def _choice(config: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = config.get(key, allowed[0])
+    if value not in allowed:
+        raise InvalidCommand(f"rag_config.{key} must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+def _text(config: dict[str, Any], key: str) -> str | None:
+    value = config.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidCommand(f"{key} must be a string, got {value!r}")
+    return value
+
+
+def _prompt_field(request: AnswerOverrides, config: dict[str, Any], key: str, client_default: str | None,
+                  default: str) -> str:  # fmt: skip
+    """A prompt field from the request, else the collection's rag_config, else the built-in default; the strings
+    the h2oGPTe client always sends mean "the default"."""
+    value = getattr(request, key, None)
+    if value is None or value == client_default:
+        value = _text(config, key)
+    return default if value is None or value == client_default else value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _reflection(config: dict[str, Any], llm: str, default_llm: str) -> Reflection | None:
+    """Self-reflection runs when ``self_reflection_config`` has any setting."""
+    if not config:
+        return None
+    unknown = set(config) - {"llm_reflection", "prompt_reflection", "system_prompt_reflection", "llm_args_reflection"}
+    if unknown:
+        raise InvalidCommand(f"self_reflection_config has unknown keys: {', '.join(sorted(unknown))}")
+    llm_args = config.get("llm_args_reflection") or {}
+    if isinstance(llm_args, str):
+        try:
+            llm_args = json.loads(llm_args, parse_constant=_no_constant)
+        except (json.JSONDecodeError, ValueError) as error:
+            raise InvalidCommand(f"self_reflection_config.llm_args_reflection is not JSON: {error}") from error
+    if not isinstance(llm_args, dict):
+        raise InvalidCommand("self_reflection_config.llm_args_reflection must be a JSON object")
+    prompt = _text(config, "prompt_reflection") or DEFAULT_PROMPT_REFLECTION
+    reflection_prompt(prompt, "", "")  # exactly two %s, or 400
+    model = _text(config, "llm_reflection") or llm
+    if model == "auto":  # as for `llm`: the default model
+        model = default_llm
+    # Absent: the default; given (even empty): as given, empty meaning no system prompt.
+    system = (
+        _text(config, "system_prompt_reflection")
+        if "system_prompt_reflection" in config
+        else (DEFAULT_SYSTEM_PROMPT_REFLECTION)
+    )
+    return Reflection(llm=model, prompt=prompt, system_prompt=system or None, llm_args=validate_llm_args(llm_args))
+
+
+class AskInSession:
+    """Answers a question in a chat session and records the question with its answer, or with why it has none."""
+
+    def __init__(
+        self,
+        handler: CommandHandler,
+        reads: ChatReads,
+        answerer: Answerer,
+        wait_for: Callable[[int | None], None],
+        default_llm: str,
+    ) -> None:
+        self.handler = handler
+        self.reads = reads
+        self.answerer = answerer
+        self.wait_for = wait_for
+        self.default_llm = default_llm
+
+    def __call__(self, ask: Ask, on_delta: Callable[[str], None] | None = None) -> Asked:
+        """A client's mistake raises and records nothing. Any other failure (a backend down, a fault of Parley's
+        own) is recorded as AnswerFailed and re-raised, so the session shows the question and why it has no answer.
+        """
+        session = self.reads.chat_session(ask.session_id)
+        if session is None:
+            raise NotFound(f"chat session {ask.session_id} not found")
+        if not ask.message.strip():
+            raise InvalidCommand("message cannot be empty")
+        answer_request = self.answer_request(session, ask)
+        question_id, answer_id = str(uuid.uuid4()), str(uuid.uuid4())
+        stream = stream_name("chat", ask.session_id)
+        asked = chat.AskQuestion(
+            session_id=ask.session_id, message_id=question_id, text=ask.message, username=ask.actor
+        )
+        try:
+            answer = self.answerer.answer(answer_request, on_delta)
+        except DomainError:
+            raise  # the client's mistake: nothing is recorded
+        except Exception as error:  # a backend down, or a fault of Parley's own: the session shows why
+            reason = error.message if isinstance(error, ParleyError) else f"internal error ({type(error).__name__})"
+            failure = chat.RecordAnswerFailure(
+                session_id=ask.session_id,
+                message_id=answer_id,
+                reply_to=question_id,
+                reason=reason,
+                error_type=type(error).__name__,
+            )
+            self.wait_for(_position(self.handler.execute(chat, stream, asked, failure)))
+            raise
+        event = AnswerGenerated(
+            session_id=ask.session_id,
+            message_id=answer_id,
+            reply_to=question_id,
+            text=answer.text,
+            references=answer.references,
+            rag_type=answer.rag_type,
+            llm=answer.llm,
+            llm_args=answer_request.llm_args,
+            template_id=None,
+            template_version=None,
+            prompt_raw=answer.prompt_raw,
+            usage=answer.usage,
+            timings=answer.timings,
+            llm_only=answer.llm_only,
+            hyde1=answer.hyde1,
+            self_reflection=answer.self_reflection,
+        )
+        self.wait_for(_position(self.handler.execute(chat, stream, asked, chat.RecordAnswer(answer=event))))
+        return Asked(message_id=answer_id, text=answer.text)
+
+    def answer_request(self, session: Row, ask: Ask) -> AnswerRequest:
+        """What the answerer is asked: the collection's chat settings with the caller's overrides laid over them."""
+        collection = self.reads.collection(session["collection_id"]) if session["collection_id"] else None
+        defaults = (
+            msgspec.json.decode(collection["chat_settings"], type=ChatSettings)
+            if collection is not None
+            else ChatSettings()
+        )
+        return self._resolve(ask.message, defaults, ask.overrides, collection, session["id"])
+
+    def check_chat_settings(self, settings: ChatSettings, rag_type: str | None = None) -> None:
+        """A collection's chat settings are checked where they are set, by the same rules as a completion's, so a
+        bad setting is a 400 at once rather than in every later completion."""
+        probe = self._resolve("?", settings, AnswerOverrides(), {"id": "", "rag_type": rag_type}, None)
+        self.answerer.check(probe)
+
+    def _resolve(
+        self,
+        question: str,
+        defaults: ChatSettings,
+        request: AnswerOverrides,
+        collection: Row | None,
+        session_id: str | None,
+    ) -> AnswerRequest:
+        """The request's settings over the collection's ``defaults``, checked; ``session_id`` None: no history."""
+        config = _merged(defaults.rag_config, request.rag_config)
+        rag_type = config.get("rag_type") or (collection or {}).get("rag_type") or "rag"
+        if rag_type not in RAG_TYPES:
+            raise InvalidCommand(f"rag_config.rag_type must be one of {', '.join(RAG_TYPES)}, got {rag_type!r}")
+        if collection is None:
+            rag_type = "llm_only"
+        max_chunks = _number(config, "rag_max_chunks", int, 10)
+        if max_chunks <= 0:  # h2oGPTe's -1: not set
+            max_chunks = 10
+        if max_chunks > 200:
+            raise InvalidCommand("rag_config.rag_max_chunks must be at most 200")
+        min_score = _number(config, "rag_min_chunk_score", float, None)
+        if min_score is not None and min_score <= 0:  # h2oGPTe's 0.0: not set
+            min_score = None
+        neighbours = _number(config, "num_neighbor_chunks_to_include", int, 1)
+        if not 0 <= neighbours <= 10:
+            raise InvalidCommand("rag_config.num_neighbor_chunks_to_include must be between 0 and 10")
+        retrieval = _choice(config, "retrieval", RETRIEVAL_MODES)
+        fusion = _choice(config, "fusion", FUSION_MODES)
+        fusion_weight = _number(config, "fusion_weight", float, 0.5)
+        if not 0.0 <= fusion_weight <= 1.0:
+            raise InvalidCommand("rag_config.fusion_weight must lie between 0 and 1")
+        llm = request.llm or defaults.llm or self.default_llm
+        if llm == "auto":
+            llm = self.default_llm
+        history_mode = (request.include_chat_history or defaults.include_chat_history or "auto").lower()
+        if history_mode not in HISTORY_ON | HISTORY_OFF:
+            raise InvalidCommand(f"include_chat_history must be true, false or auto, got {history_mode!r}")
+        history = self._history(session_id) if session_id and history_mode in HISTORY_ON else ()
+        system_prompt = request.system_prompt if request.system_prompt is not None else _text(config, "system_prompt")
+        if system_prompt == "auto":
+            system_prompt = DEFAULT_SYSTEM_PROMPT
+        return AnswerRequest(
+            question=question,
+            collection_id=collection["id"] if collection is not None else None,
+            rag_type=rag_type,
+            llm=llm,
+            llm_args=validate_llm_args(request.llm_args or defaults.llm_args or {}),
+            system_prompt=system_prompt or None,
+            pre_prompt_query=_prompt_field(
+                request, config, "pre_prompt_query", CLIENT_DEFAULT_PRE_PROMPT_QUERY, DEFAULT_PRE_PROMPT_QUERY
+            ),
+            prompt_query=_prompt_field(
+                request, config, "prompt_query", CLIENT_DEFAULT_PROMPT_QUERY, DEFAULT_PROMPT_QUERY
+            ),
+            pre_prompt_summary=_prompt_field(request, config, "pre_prompt_summary", None, DEFAULT_PRE_PROMPT_SUMMARY),
+            prompt_summary=_prompt_field(request, config, "prompt_summary", None, DEFAULT_PROMPT_SUMMARY),
+            hyde_extension=_text(config, "hyde_no_rag_llm_prompt_extension") or DEFAULT_HYDE_EXTENSION,
+            rag_max_chunks=max_chunks,
+            rag_min_chunk_score=min_score,
+            neighbour_chunks=neighbours,
+            retrieval=retrieval,
+            fusion=fusion,
+            fusion_weight=fusion_weight,
+            history=history,
+            reflection=_reflection(
+                _merged(defaults.self_reflection_config, request.self_reflection_config), llm, self.default_llm
+            ),
+        )
+
+    def _history(self, session_id: str) -> tuple[Turn, ...]:
+        messages = self.reads.messages(session_id)
+        questions = {m["id"]: m["content"] for m in messages if m["reply_to"] is None}
+        turns = [
+            Turn(question=questions[m["reply_to"]], answer=m["content"])
+            for m in messages
+            if m["reply_to"] in questions and m["error"] is None
+        ]
+        return tuple(turns[-HISTORY_TURNS:])
+
+
+def _position(result: AppendResult | None) -> int | None:
+    return result.commit_position if result is not None else None
