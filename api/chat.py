@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
-from api.bootstrap import Parley
 from api.schemas import ChatCompletionRequest
-from domain.usecases.ask import AnswerOverrides, Ask, AskInSession
+from domain.usecases.ask import AnswerOverrides, Ask
 
 OVERRIDES = tuple(field.name for field in msgspec.structs.fields(AnswerOverrides))
-
-
-def asking(parley: Parley) -> AskInSession:
-    return AskInSession(
-        parley.handler, parley.read_models, parley.answerer, parley.wait_for, parley.settings.default_llm
-    )
 
 
 def ask_of(session_id: str, request: ChatCompletionRequest, actor: str) -> Ask:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.response import Stream
 
 from api.bootstrap import Parley
-from api.chat import ask_of, asking
+from api.chat import ask_of
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, optional_body, page
 from api.guards import collection_scope
 from api.limits import MAX_JSON_BYTES
@@ -37,9 +36,8 @@ from api.schemas import (
     chat_session_from_row,
     reference_from_row,
 )
-from domain import chat
+from api.usecases import asking, sessions
 from domain.errors import AnswerAbandoned, InvalidCommand, NotFound, ParleyError
-from domain.service import stream_name
 
 log = logging.getLogger("parley")
 META_TYPES = ("usage_stats", "prompt_raw", "llm_only", "hyde1", "self_reflection")
@@ -169,19 +167,8 @@ class ChatController(Controller):
         await optional_body(request, CreateChatSessionRequest)
         who = caller(request)
 
-        def create() -> ChatSession:
-            if collection_id is not None and parley.read_models.collection(collection_id) is None:
-                raise NotFound(f"collection {collection_id} not found")
-            session_id = str(uuid.uuid4())
-            result = parley.handler.execute(
-                chat,
-                stream_name("chat", session_id),
-                chat.CreateChatSession(session_id=session_id, collection_id=collection_id, owner=who.username),
-            )
-            parley.wait_for(result.commit_position if result else None)
-            return chat_session_from_row(_session(parley, session_id))
-
-        return await anyio.to_thread.run_sync(create)
+        row = await anyio.to_thread.run_sync(sessions(parley).create, collection_id, who.username)
+        return chat_session_from_row(row)
 
     @get("/", status_code=200, operation_id="list_chat_sessions", responses=LIST, sync_to_thread=True)
     def list_chat_sessions(self, parley: Parley, offset: Offset = 0, limit: Limit = 100) -> list[ChatSession]:
@@ -200,11 +187,7 @@ class ChatController(Controller):
         "/{session_id:str}", status_code=200, operation_id="update_chat_session", responses=COMMAND, sync_to_thread=True
     )
     def update_chat_session(self, parley: Parley, session_id: str, data: ChatSessionUpdateRequest) -> ChatSession:
-        result = parley.handler.execute(
-            chat, stream_name("chat", session_id), chat.RenameChatSession(session_id=session_id, name=data.name)
-        )
-        parley.wait_for(result.commit_position if result else None)
-        return chat_session_from_row(_session(parley, session_id))
+        return chat_session_from_row(sessions(parley).rename(session_id, data.name))
 
     @delete(
         "/{session_id:str}",
@@ -214,10 +197,7 @@ class ChatController(Controller):
         sync_to_thread=True,
     )
     def delete_chat_session(self, parley: Parley, session_id: str, timeout: float | None = None) -> None:
-        result = parley.handler.execute(
-            chat, stream_name("chat", session_id), chat.DeleteChatSession(session_id=session_id)
-        )
-        parley.wait_for(result.commit_position if result else None)
+        sessions(parley).delete(session_id)
 
     @post(
         "/{session_id:str}/completions",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 
 from api.bootstrap import Parley
-from api.chat import asking
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, page
 from api.limits import MAX_JSON_BYTES
 from api.schemas import (
@@ -24,12 +22,9 @@ from api.schemas import (
     collection_from_row,
     document_from_row,
 )
-from domain import collection, document
-from domain.errors import InvalidCommand, NotFound
-from domain.events import ChatSettings, CollectionSettings
-from domain.service import stream_name
-
-EMBEDDING_MODELS = ("all-MiniLM-L6-v2",)
+from api.usecases import collections
+from domain.errors import NotFound
+from domain.events import CollectionSettings
 
 
 def _collection(parley: Parley, collection_id: str) -> dict[str, Any]:
@@ -48,29 +43,15 @@ class CollectionController(Controller):
     def create_collection(
         self, parley: Parley, request: Request[Any, Any, Any], data: CollectionCreateRequest
     ) -> Collection:
-        model = data.embedding_model or parley.embedder.name
-        if model not in EMBEDDING_MODELS:
-            raise InvalidCommand(f"embedding_model {model!r} is not available; choose {', '.join(EMBEDDING_MODELS)}")
-        collection_id = str(uuid.uuid4())
-        chat_settings = data.chat_settings or ChatSettings()
-        rag_type = (chat_settings.rag_config or {}).get("rag_type")
-        asking(parley).check_chat_settings(chat_settings, rag_type if isinstance(rag_type, str) else None)
-        result = parley.handler.execute(
-            collection,
-            stream_name("collection", collection_id),
-            collection.CreateCollection(
-                collection_id=collection_id,
-                name=data.name,
-                description=data.description,
-                embedding_model=model,
-                settings=data.collection_settings or CollectionSettings(),
-                chat_settings=chat_settings,
-                rag_type=rag_type if isinstance(rag_type, str) else None,
-                owner=caller(request).username,
-            ),
+        row = collections(parley).create(
+            name=data.name,
+            description=data.description,
+            embedding_model=data.embedding_model,
+            settings=data.collection_settings,
+            chat_settings=data.chat_settings,
+            owner=caller(request).username,
         )
-        parley.wait_for(result.commit_position if result else None)
-        return collection_from_row(_collection(parley, collection_id))
+        return collection_from_row(row)
 
     @get("/", status_code=200, operation_id="list_collections", responses=LIST, sync_to_thread=True)
     def list_collections(
@@ -101,15 +82,8 @@ class CollectionController(Controller):
         sync_to_thread=True,
     )
     def update_collection(self, parley: Parley, collection_id: str, data: CollectionUpdateRequest) -> Collection:
-        result = parley.handler.execute(
-            collection,
-            stream_name("collection", collection_id),
-            collection.UpdateCollection(
-                collection_id=collection_id, name=data.name, description=data.description, rag_type=data.rag_type
-            ),
-        )
-        parley.wait_for(result.commit_position if result else None)
-        return collection_from_row(_collection(parley, collection_id))
+        changes = {"name": data.name, "description": data.description, "rag_type": data.rag_type}
+        return collection_from_row(collections(parley).update(collection_id, **changes))
 
     @delete(
         "/{collection_id:str}",
@@ -119,12 +93,7 @@ class CollectionController(Controller):
         sync_to_thread=True,
     )
     def delete_collection(self, parley: Parley, collection_id: str, timeout: float | None = None) -> None:
-        result = parley.handler.execute(
-            collection,
-            stream_name("collection", collection_id),
-            collection.DeleteCollection(collection_id=collection_id),
-        )
-        parley.wait_for(result.commit_position if result else None)
+        collections(parley).delete(collection_id)
 
     @get(
         "/{collection_id:str}/settings",
@@ -145,12 +114,7 @@ class CollectionController(Controller):
         sync_to_thread=True,
     )
     def update_collection_settings(self, parley: Parley, collection_id: str, data: CollectionSettings) -> None:
-        result = parley.handler.execute(
-            collection,
-            stream_name("collection", collection_id),
-            collection.ReplaceCollectionSettings(collection_id=collection_id, settings=data),
-        )
-        parley.wait_for(result.commit_position if result else None)
+        collections(parley).replace_settings(collection_id, data)
 
     @get(
         "/{collection_id:str}/documents",
@@ -188,13 +152,7 @@ class CollectionController(Controller):
     def delete_document_from_collection(
         self, parley: Parley, collection_id: str, document_id: str, timeout: float | None = None
     ) -> None:
-        _collection(parley, collection_id)
-        result = parley.handler.execute(
-            document,
-            stream_name("document", document_id),
-            document.RemoveDocument(document_id=document_id, collection_id=collection_id),
-        )
-        parley.wait_for(result.commit_position if result else None)
+        collections(parley).remove_document(collection_id, document_id)
 
     @get(
         "/{collection_id:str}/questions",

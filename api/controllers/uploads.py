@@ -20,7 +20,8 @@ from api.controllers._common import API, caller, errors, optional_body, split_id
 from api.controllers.jobs import job_details
 from api.limits import MAX_JSON_BYTES
 from api.schemas import IngestUploadBody, JobDetails, UploadedFile
-from domain import job, upload
+from api.usecases import receiving
+from domain import job
 from domain.collection import check_settings
 from domain.errors import InvalidCommand, NotFound, NotReady, PayloadTooLarge
 from domain.events import ChatSettings, CollectionSettings, IngestOptions
@@ -70,29 +71,10 @@ class UploadController(Controller):
                 megabytes = parley.settings.max_upload_mb
                 raise PayloadTooLarge(f"{sent_filename(data.file)}: file is over the {megabytes:g} MB upload limit")
             parts.append(chunk)
-        content = b"".join(parts)
-        upload_id = str(uuid.uuid4())
-        owner = caller(request).username
-        filename = upload.plain_filename(sent_filename(data.file))  # refused before a byte is stored
-
-        def store() -> int | None:
-            content_hash = parley.blobs.put(content)
-            result = parley.handler.execute(
-                upload,
-                stream_name("upload", upload_id),
-                upload.ReceiveUpload(
-                    upload_id=upload_id,
-                    filename=filename,
-                    size=len(content),
-                    content_hash=content_hash,
-                    owner=owner,
-                ),
-            )
-            return result.commit_position if result else None
-
-        position = await anyio.to_thread.run_sync(store)
-        await anyio.to_thread.run_sync(parley.wait_for, position)
-        return UploadedFile(id=upload_id, filename=filename)
+        received = await anyio.to_thread.run_sync(
+            receiving(parley), sent_filename(data.file), b"".join(parts), caller(request).username
+        )
+        return UploadedFile(id=received.upload_id, filename=received.filename)
 
     @post(
         "/{upload_ids:str}/ingest",
