@@ -7,6 +7,11 @@ BIN := $(VENV)/bin
 # add the CPU index, e.g. `make run TORCH_INDEX=--index-url=https://download.pytorch.org/whl/cpu`.
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
+# llama.cpp (the local model) builds from source. Its native build uses the AVX-512/AMX it detects, which crashes in
+# the first decode on these machines: build for the portable instruction set instead.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF
+# `make run LLM=local`: also serve SmolLM2-135M-Instruct through a local llama.cpp server (PARLEY_LLM=local).
+LLM ?=
 export HAYSTACK_TELEMETRY_ENABLED=False
 export ANONYMIZED_TELEMETRY=False
 export HF_HUB_OFFLINE=1
@@ -20,7 +25,7 @@ $(BIN)/activate:
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,postgres,kurrentdb]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e ".[dev,postgres,kurrentdb,local]"
 	touch $@
 
 install: system-deps $(VENV)/.installed
@@ -32,7 +37,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
 
 run: install
-	$(BIN)/parley serve
+	$(if $(LLM),PARLEY_LLM=$(LLM)) $(BIN)/parley serve
 
 lint: install
 	$(BIN)/ruff check .

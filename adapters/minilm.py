@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,47 @@ class MiniLMEmbedder:
 
         documents = self._documents.run(documents=[Document(content=text) for text in texts])["documents"]
         return np.asarray([document.embedding for document in documents], dtype=np.float32)
+
+
+class ParallelEmbedder:
+    """Embeds a large batch on every core: the texts are dealt into one slice per core, and each slice is embedded
+    in its own thread by the same model.
+
+    Torch runs each call on one intra-op thread (``configure_process``), so every slice is a single-threaded forward
+    pass in its thread, and torch releases the GIL inside its kernels: the slices run side by side on the cores,
+    with no OpenMP team spinning against the other work of the process. A batch too small to share (a query) is
+    embedded in the caller's thread. The threads take the CPU priority of the thread that first uses them: build
+    it for work that makes documents searchable, not for background warmers.
+
+    Usage::
+
+        embedder = ParallelEmbedder(MiniLMEmbedder(), workers=2)
+        vectors = embedder.embed(chunk_texts)  # same vectors as MiniLMEmbedder.embed, in the same order
+    """
+
+    def __init__(self, inner: MiniLMEmbedder, workers: int, min_slice: int = 4) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.workers = max(1, workers)
+        self.min_slice = min_slice  # fewer texts than this per thread are not worth a thread
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="embed")
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        slices = min(self.workers, len(texts) // self.min_slice)
+        if slices <= 1:
+            return self.inner.embed(texts)
+        # Dealt in order of length, so every slice gets as many tokens, and similar lengths pad little in a batch.
+        by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        parts = [by_length[first::slices] for first in range(slices)]
+        results = self._pool.map(lambda part: self.inner.embed([texts[i] for i in part]), parts)
+        vectors = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        for part, part_vectors in zip(parts, results, strict=True):
+            vectors[part] = part_vectors
+        return vectors
 
 
 class MiniLMTokenizer:

@@ -14,9 +14,11 @@ import msgspec
 
 from adapters.chroma import ChromaVectorIndex
 from adapters.filesystem import FileBlobStore
-from adapters.minilm import MiniLMEmbedder, MiniLMTokenizer
+from adapters.local_llm import LlamaCppServer
+from adapters.minilm import MiniLMEmbedder, MiniLMTokenizer, ParallelEmbedder
 from adapters.openai_llm import OpenAICompatibleChatModel
 from adapters.parsers import FileParser
+from adapters.parsers.ocr import available_cores
 from adapters.rag.extractive import ReaderWeights
 from adapters.rag.pipeline import HaystackAnswerer
 from adapters.sqlite.embedding_cache import CachedEmbedder
@@ -75,6 +77,7 @@ class Parley:
     ingestor: Ingestor
     ingestion_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "ingest"))
     jobs: dict[str, Future[int]] = field(default_factory=dict)
+    local_llm: LlamaCppServer | None = None  # PARLEY_LLM=local: the llama.cpp server this process runs
 
     def start(self) -> None:
         """Start the projections and block until they have caught up with the log."""
@@ -127,6 +130,8 @@ class Parley:
         self.projections.stop()
         self.events.close()
         self.read_store.close()
+        if self.local_llm is not None:
+            self.local_llm.stop()
 
 
 def reader_weights(settings: Settings) -> ReaderWeights:
@@ -144,12 +149,15 @@ def bootstrap(settings: Settings) -> Parley:
     read_store = SQLiteReadStore(data / "read_models.sqlite3", read_models.SCHEMA)
     queries = ReadModels(read_store)
     tokenizer = MiniLMTokenizer()
-    embedder = CachedEmbedder(MiniLMEmbedder(), data / "embeddings.sqlite3")
+    minilm = MiniLMEmbedder()
+    embedder = CachedEmbedder(minilm, data / "embeddings.sqlite3")
+    # What makes documents searchable embeds on every core; queries and the background warmer stay on one.
+    chunk_embedder = CachedEmbedder(ParallelEmbedder(minilm, available_cores()), data / "embeddings.sqlite3")
     index = ChromaVectorIndex(data / "chroma")
     projections = Projections(
         [
             ProjectionRunner(events, ReadModelProjection(read_store)),
-            ProjectionRunner(events, VectorIndexProjection(index, embedder, read_store)),
+            ProjectionRunner(events, VectorIndexProjection(index, chunk_embedder, read_store)),
             ProjectionRunner(events, SentenceVectorProjection(embedder, read_store)),
         ]
     )
@@ -169,8 +177,16 @@ def bootstrap(settings: Settings) -> Parley:
         max_llm_calls=settings.max_llm_calls,
         extractive_context_tokens=settings.extractive_context_tokens,
     )
-    for backend in settings.llm_backends:
+    backends = list(settings.llm_backends)
+    local_llm = None
+    if settings.local_llm is not None:
+        local = settings.local_llm
+        local_llm = LlamaCppServer(threads=local.threads, context_size=local.context_size)
+        backends.append(local_llm.backend(timeout_s=local.timeout_s))
+    for backend in backends:
         for model in backend.models:
+            if model in answerer.models():
+                raise ConfigurationError(f"model {model!r} of backend {backend.name!r} is served by another backend")
             answerer.add_model(
                 model,
                 OpenAICompatibleChatModel(backend, model),
@@ -182,6 +198,9 @@ def bootstrap(settings: Settings) -> Parley:
         raise ConfigurationError(
             f"PARLEY_LLM_DEFAULT={settings.default_llm!r} is not a configured model: {', '.join(answerer.models())}"
         )
+    if local_llm is not None:
+        # Started here, in the thread that runs the process (the server dies with it), once nothing can fail.
+        local_llm.start()
     return Parley(
         settings=settings,
         events=events,
@@ -196,4 +215,5 @@ def bootstrap(settings: Settings) -> Parley:
         index=index,
         answerer=answerer,
         ingestor=Ingestor(handler, blobs, parser, tokenizer, wait_for, enricher=answerer),
+        local_llm=local_llm,
     )

@@ -13,6 +13,7 @@ from adapters.openai_llm import LLMBackend
 from domain.errors import ConfigurationError
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+LOCAL_BACKEND = "local"  # the backend name of PARLEY_LLM=local
 # The environment variable of each setting that has one (PARLEY_ADMIN_API_KEY is read only when not empty).
 _VARIABLES = {
     "data_dir": "PARLEY_DATA_DIR",
@@ -27,6 +28,15 @@ _VARIABLES = {
 }
 
 
+class LocalLLM(msgspec.Struct, frozen=True, kw_only=True):
+    """``PARLEY_LLM=local``: Parley starts llama.cpp's server with SmolLM2-135M-Instruct and serves it as the
+    backend ``local`` (``PARLEY_LLM_LOCAL_THREADS``, ``_CONTEXT_SIZE``, ``_TIMEOUT_S``)."""
+
+    threads: Positive | None = None  # llama.cpp threads; None: every core
+    context_size: Annotated[int, msgspec.Meta(ge=1024, le=8192)] = 8192  # SmolLM2 was trained on 8,192
+    timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 120.0
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path("./data")
     host: str = "127.0.0.1"
@@ -39,6 +49,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_llm_calls: Positive = 32  # per answer: caps all_data and rag+ map-reduce
     extractive_context_tokens: Annotated[int, msgspec.Meta(ge=512)] = 4096  # what its map-reduce calls are packed to
     llm_backends: tuple[LLMBackend, ...] = ()
+    local_llm: LocalLLM | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -46,7 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         of its setting's type or range is a ConfigurationError naming the variable."""
         env = os.environ if env is None else env
         values: dict[str, object] = {field: env[name] for field, name in _VARIABLES.items() if env.get(name)}
-        values["llm_backends"] = llm_backends(env)
+        backends = llm_backends(env)
+        values["llm_backends"] = backends
+        values["local_llm"] = local_llm(env, backends)
         values.update({key: value for key, value in overrides.items() if value is not None})
         if "data_dir" in values:
             values["data_dir"] = Path(str(values["data_dir"]))
@@ -59,6 +72,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+
+def local_llm(env: Mapping[str, str], backends: tuple[LLMBackend, ...]) -> LocalLLM | None:
+    choice = env.get("PARLEY_LLM", "").strip().lower()
+    if choice in ("", "extractive"):
+        return None
+    if choice != LOCAL_BACKEND:
+        raise ConfigurationError(f"PARLEY_LLM={choice!r}: only 'local' (llama.cpp with SmolLM2) or unset")
+    if any(backend.name == LOCAL_BACKEND for backend in backends):
+        raise ConfigurationError("PARLEY_LLM=local names the backend 'local'; PARLEY_LLM_BACKENDS names it too")
+    prefix = "PARLEY_LLM_LOCAL_"
+    values = {
+        key.lower(): env[prefix + key] for key in ("THREADS", "CONTEXT_SIZE", "TIMEOUT_S") if env.get(prefix + key)
+    }
+    try:
+        return msgspec.convert(values, LocalLLM, strict=False)
+    except msgspec.ValidationError as error:
+        field = str(error).rpartition("$.")[2].strip("`").upper()
+        raise ConfigurationError(f"{prefix}{field}: {error}") from error
 
 
 def llm_backends(env: Mapping[str, str]) -> tuple[LLMBackend, ...]:

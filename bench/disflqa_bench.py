@@ -136,6 +136,11 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, default=None, help="data directory, reused when an earlier run ingested it (default: new)"
     )
+    parser.add_argument(
+        "--answers-only",
+        action="store_true",
+        help="only the hybrid answers and declines (no dense/BM25 passes, no latency)",
+    )
     args = parser.parse_args()
     data_dir = args.data or Path(tempfile.mkdtemp(prefix="parley-disflqa-")) / "data"
     queries = load_queries()[: args.limit or None]
@@ -154,13 +159,13 @@ def main() -> None:
             server.start(timeout=1800)
             print(f"restarted and caught up in {time.perf_counter() - started:.1f} s")
         by_mode = {}
-        for mode in ("dense", "bm25"):
+        for mode in () if args.answers_only else ("dense", "bm25"):
             by_mode[mode] = ask_all(api, collection_id, answerable, mode)
         by_mode["hybrid"] = ask_all(api, collection_id, queries, "hybrid")
-        eight = concurrent_latency(server, collection_id, queries[:400], clients=8)
+        eight = [] if args.answers_only else concurrent_latency(server, collection_id, queries[:400], clients=8)
     finally:
         server.stop()
-    bare = bare_pipeline(data_dir, collection_id, queries[:400])
+    bare = [] if args.answers_only else bare_pipeline(data_dir, collection_id, queries[:400])
 
     print(f"\nDisfl-QA dev, {len(answerable)} answerable + {len(queries) - len(answerable)} unanswerable questions")
     print(f"machine: {platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores")
@@ -181,6 +186,8 @@ def main() -> None:
     print("\nanswers (hybrid):")
     print(f"  answered {answered_share:.3f} of answerable; {contained:.3f} of those contain a gold span")
     print(f"  declined {declined:.3f} of unanswerable; balanced accuracy {(answered_share + declined) / 2:.3f}")
+    if args.answers_only:
+        return
     one = [r["seconds"] for r in hybrid]
     print("\nlatency of get_completion (rag, hybrid):")
     print("  " + latency_row("bare pipeline (in-process)", bare))

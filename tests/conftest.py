@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
 
 from api.environment import OFFLINE_ENVIRONMENT
 
+if TYPE_CHECKING:
+    from adapters.local_llm import LlamaCppServer
+
 for _key, _value in OFFLINE_ENVIRONMENT.items():
     os.environ.setdefault(_key, _value)
+
+
+@pytest.fixture(scope="session")
+def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaCppServer]:
+    """ONE real llama.cpp server (SmolLM2-135M-Instruct, 2 threads, its whole 8,192-token context) for every test
+    of the generative paths in the session: loading it costs seconds, a request a fraction of one."""
+    from adapters.local_llm import LlamaCppServer
+
+    server = LlamaCppServer(threads=2, log_path=tmp_path_factory.mktemp("llama") / "llama-server.log").start()
+    yield server
+    server.stop()

@@ -41,7 +41,7 @@ from adapters.parsers.ocr import (
 from adapters.parsers.options import DEFAULT_OPTIONS, ocr_mode
 from adapters.parsers.progress import ProgressReporter
 from adapters.parsers.sniff import mismatch, sniff
-from adapters.parsers.tables import page_text
+from adapters.parsers.tables import TableContext, page_text
 from domain.errors import DocumentUnreadable
 from domain.ports import PageProgress, ParsedDocument, ParsedPage, ParseOptions
 
@@ -117,12 +117,14 @@ class PdfParser:
                 else:
                     scans_not_read += scanned
                     to_read.append((number, page, survey))
+            tables_so_far = TableContext()  # a table continued on the next page keeps its headers
             for number, page, survey in to_read:  # while the OCR workers read the scans
                 if survey is not None and not survey.ruled:
                     pages[number] = ParsedPage(number, survey.text)
+                    tables_so_far = TableContext()
                 else:
                     with _reading_page(number):
-                        text, tables = page_text(page)
+                        text, tables = page_text(page, tables_so_far)
                     pages[number] = ParsedPage(number, text, tables)
                     page.close()  # pdfplumber caches every parsed object of a page until closed
                 progress.page_done()

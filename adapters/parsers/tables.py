@@ -1,35 +1,294 @@
-"""Tables of a PDF page as Markdown, placed in the page text where they stand.
+"""Tables of a PDF page as rows of text that each stand alone, placed in the page text where they stand.
 
-pdfplumber finds tables by their ruling lines. Each becomes a Markdown table (first row as header); the words
-inside a table's box are left out of the running text, so a table's words appear once. Text lines and tables
-are ordered top to bottom, and the character span of each table in the page text is returned so the chunker
-can keep a table whole.
+pdfplumber finds a table by its ruling lines; those give the table's box and its columns. Its own cell text is
+not used as is: on many real tables the ruling lines do not separate the rows (one "cell" holds five states and
+the next one their five numbers), or a header cell spans several columns whose labels it runs together. So the
+words inside the box are placed here: each word goes to the column its centre lies in and to a text line by its
+top; a text line that fills two or more columns starts a record, one that fills a single column continues the
+record above (a wrapped description). A band that the ruling lines draw as one cell across the whole table, with
+at most two lines, is the table's title.
+
+The leading records without a number are the header; group labels ("Pre-Pawn" over "Handgun / Long Gun") apply
+to every column their cell spans. Each record becomes one line, ``Header: value; Header: value.``, so a row can
+be understood (and retrieved, and quoted) alone. A table that starts with data on the page after a table with
+the same columns continues it and keeps its headers (``TableContext``).
+
+Words are read with ``x_tolerance`` 1 pt instead of pdfplumber's 3 pt on pages without space characters: there
+the gaps between words are 2-3 pt, and 3 pt ran them together (``TRAINFAREFORSENHAWLEY``).
+
+A box of a few wide columns with long text in each (a precinct bulletin, a newsletter layout) is not a data
+table: its cells become text blocks, read column by column.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pdfplumber.page import Page
 
 Span = tuple[int, int]
-BLOCK_SEPARATOR = "\n\n"  # a blank line: Markdown needs it around a table, and the chunker splits there
+BLOCK_SEPARATOR = "\n\n"  # a blank line: the chunker splits there
+# pt between the letters of one word. pdfplumber's 3 pt runs words together on pages that have no space
+# characters and leave 2-3 pt between words; on pages with spaces, the spaces split words and 3 pt keeps
+# oddly spaced digits ("98452") whole.
+X_TOLERANCE = 3.0
+X_TOLERANCE_WITHOUT_SPACES = 1.0
+LINE_TOLERANCE = 3.0  # pt: words whose tops differ by less are on one text line
+_NUMBER = re.compile(r"[-+(]?[$€£]?\d[\d,./-]*%?\)?")  # 1,234  3.3%  ($5)  2027-01  05/03/2019
 
 
-def page_text(page: Page) -> tuple[str, tuple[Span, ...]]:
-    """The page's text in reading order with its tables as Markdown, and the span of each table in it."""
+@dataclass
+class TableContext:
+    """What a table on the next page needs to know to continue the last table: its column count and headers."""
+
+    columns: int = 0
+    headers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Record:
+    cells: dict[int, str]
+    title: bool = False
+
+
+def page_text(page: Page, context: TableContext | None = None) -> tuple[str, tuple[Span, ...]]:
+    """The page's text in reading order with its tables as rows of text, and the span of each table in it."""
+    context = context if context is not None else TableContext()
     tables = []
     for table in page.find_tables():
-        markdown = markdown_table(table.extract())
-        if markdown is not None:
-            tables.append((table.bbox, markdown))
+        rendered = render_table(page, table, context)
+        if rendered is not None:
+            tables.append((table.bbox, rendered))
     if not tables:
-        return (page.extract_text() or "").strip(), ()
+        return (page.extract_text(x_tolerance=x_tolerance(page)) or "").strip(), ()
     boxes = [bbox for bbox, _ in tables]
     outside = page.filter(lambda obj: obj.get("object_type") != "char" or not _inside_any(obj, boxes))
-    lines = [(line["top"], line["text"]) for line in outside.extract_text_lines(strip=True) if line["text"]]
-    return assemble(lines, [(bbox[1], markdown) for bbox, markdown in tables])
+    lines = [
+        (line["top"], line["text"])
+        for line in outside.extract_text_lines(strip=True, x_tolerance=x_tolerance(page))
+        if line["text"]
+    ]
+    return assemble(lines, [(bbox[1], text) for bbox, text in tables])
+
+
+def render_table(page: Page, table: Any, context: TableContext) -> str | None:
+    """A table's text: one line per record (with its headers), or its cells as blocks for a layout box; None
+    for a box that holds no table (a frame around a paragraph, a single column)."""
+    columns = _column_edges(table.cells)
+    width = len(columns) - 1
+    if width < 2:
+        return None
+    words = page.crop(table.bbox, strict=False).extract_words(x_tolerance=x_tolerance(page), y_tolerance=LINE_TOLERANCE)
+    bands = [row for row in table.rows if any(cell is not None for cell in row.cells)]
+    by_band: list[list[dict[str, Any]]] = [[] for _ in bands]
+    stray: list[dict[str, Any]] = []  # inside the box but in no band: kept as text after the table
+    for word in words:
+        middle = (word["top"] + word["bottom"]) / 2
+        for index, band in enumerate(bands):
+            if band.bbox[1] - 1 <= middle <= band.bbox[3] + 1:
+                by_band[index].append(word)
+                break
+        else:
+            stray.append(word)
+    if _is_layout_box(bands, by_band, width):
+        blocks = []
+        for band, band_words in zip(bands, by_band, strict=True):
+            placed: set[int] = set()
+            for cell in band.cells:
+                if cell is None:
+                    continue
+                inside = [w for w in band_words if cell[0] - 1 <= (w["x0"] + w["x1"]) / 2 <= cell[2] + 1]
+                placed.update(id(w) for w in inside)
+                text = "\n".join(" ".join(w["text"] for w in line) for line in _text_lines(inside))
+                if text:
+                    blocks.append(text)
+            stray.extend(w for w in band_words if id(w) not in placed)
+        if stray:
+            blocks.append("\n".join(" ".join(w["text"] for w in line) for line in _text_lines(stray)))
+        return BLOCK_SEPARATOR.join(blocks) or None
+    records: list[_Record] = []
+    spans: dict[tuple[int, int], tuple[int, int]] = {}  # (record, column) -> the columns its label covers
+    for band, band_words in zip(bands, by_band, strict=True):
+        lines = _text_lines(band_words)
+        cells = [cell for cell in band.cells if cell is not None]
+        if len(cells) == 1 and _covers(cells[0], columns) >= width - 0 and len(lines) <= 2:
+            title = " ".join(w["text"] for line in lines for w in line)
+            if title:
+                records.append(_Record({0: title}, title=True))
+            continue
+        current: _Record | None = None
+        for line in lines:
+            groups: dict[int, list[str]] = {}
+            line_spans: dict[int, tuple[int, int]] = {}
+            for cell_columns, phrases in _phrases(line, band.cells, columns):
+                for phrase in phrases:
+                    column = _column_of(phrase, columns)
+                    groups.setdefault(column, []).append(phrase["text"])
+                    first, last = cell_columns
+                    if last > first and len(phrases) == 1:
+                        line_spans[column] = cell_columns  # a label alone in a wide cell heads every column below
+            if current is None or len(groups) >= 2:
+                current = _Record({})
+                records.append(current)
+            for column, texts in groups.items():
+                text = " ".join(texts)
+                current.cells[column] = f"{current.cells[column]} {text}" if column in current.cells else text
+                if column in line_spans:
+                    spans[(len(records) - 1, column)] = line_spans[column]
+    rows = [(index, record) for index, record in enumerate(records) if not record.title and record.cells]
+    if len(rows) < 2 and not context.headers:
+        return None
+    header_rows: list[int] = []
+    found_data = False
+    for index, record in rows:
+        if any(_NUMBER.fullmatch(value) for value in record.cells.values()):
+            found_data = True
+            break
+        if len(header_rows) >= 4:
+            break
+        header_rows.append(index)
+    if not found_data:  # no number in the first rows: only the first row can be told to be the header
+        header_rows = header_rows[:1]
+    if header_rows:
+        headers = [""] * width
+        for index in header_rows:
+            for column, text in records[index].cells.items():
+                first, last = spans.get((index, column), (column, column))
+                for covered in range(first, last + 1):
+                    headers[covered] = f"{headers[covered]} {text}".strip()
+        context.columns, context.headers = width, headers
+    elif context.columns == width:
+        headers = context.headers  # the table continues from the page before: its headers still apply
+    else:
+        headers = [""] * width
+        context.columns, context.headers = width, headers
+    lines_out = []
+    for index, record in enumerate(records):
+        if record.title:
+            lines_out.append(_sentence(record.cells[0]))
+        elif index not in header_rows and record.cells:
+            lines_out.append(row_text(headers, [record.cells.get(column, "") for column in range(width)]))
+    if not any(not records[index].title for index in range(len(records)) if index not in header_rows):
+        return None
+    text = "\n".join(line for line in lines_out if line)
+    if stray:  # a footnote drawn inside the table's frame
+        text += BLOCK_SEPARATOR + "\n".join(" ".join(w["text"] for w in line) for line in _text_lines(stray))
+    return text or None
+
+
+def x_tolerance(page: Page) -> float:
+    chars = page.chars
+    spaces = sum(char["text"] == " " for char in chars)
+    return X_TOLERANCE if spaces >= 0.02 * len(chars) else X_TOLERANCE_WITHOUT_SPACES
+
+
+def row_text(headers: Sequence[str], values: Sequence[str]) -> str:
+    """One record as a sentence that stands alone: ``State: Kentucky; Permit: 264,140; Totals: 295,891.``"""
+    parts = []
+    for header, value in zip(headers, values, strict=True):
+        value = " ".join(value.split())
+        if value:
+            parts.append(f"{header}: {value}" if header else value)
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return _sentence(text[:1].upper() + text[1:])  # capitalised, so the sentence splitter ends the row before
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text[-1:] in ".!?" else f"{text}."
+
+
+def _is_layout_box(bands: Sequence[Any], by_band: Sequence[list[dict[str, Any]]], width: int) -> bool:
+    """A few wide columns whose cells mostly hold several lines of text: a page laid out in boxes (a bulletin,
+    a price sheet beside its charts), not a table of records."""
+    if width > 4:
+        return False
+    filled = tall = 0
+    for band, band_words in zip(bands, by_band, strict=True):
+        for cell in band.cells:
+            if cell is None:
+                continue
+            inside = [w for w in band_words if cell[0] - 1 <= (w["x0"] + w["x1"]) / 2 <= cell[2] + 1]
+            lines = len(_text_lines(inside))
+            filled += lines > 0
+            tall += lines >= 3
+    return tall >= 2 and 2 * tall >= filled
+
+
+def _phrases(
+    line: Sequence[dict[str, Any]], cells: Sequence[Any], columns: Sequence[float]
+) -> list[tuple[tuple[int, int], list[dict[str, Any]]]]:
+    """The words of a text line as phrases, per ruled cell of its band: words closer than about a letter's
+    height belong to one phrase; a phrase never crosses a ruling line."""
+    by_cell: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for word in line:
+        middle = (word["x0"] + word["x1"]) / 2
+        column = _column_index(middle, columns)
+        cell = _cell_of(cells, columns, column) or (column, column)
+        by_cell.setdefault(cell, []).append(word)
+    result = []
+    for cell, words in by_cell.items():
+        phrases: list[dict[str, Any]] = []
+        for word in sorted(words, key=lambda w: w["x0"]):
+            height = word["bottom"] - word["top"]
+            last = phrases[-1] if phrases else None
+            if last is not None and word["x0"] - last["x1"] <= 0.8 * height:
+                last.update(text=f"{last['text']} {word['text']}", x1=word["x1"])
+            else:
+                phrases.append({"text": word["text"], "x0": word["x0"], "x1": word["x1"]})
+        result.append((cell, phrases))
+    return result
+
+
+def _column_edges(cells: Sequence[tuple[float, float, float, float]]) -> list[float]:
+    edges: list[float] = []
+    for x in sorted({cell[0] for cell in cells} | {cell[2] for cell in cells}):
+        if not edges or x - edges[-1] > 2.0:
+            edges.append(x)
+    return edges
+
+
+def _column_of(word: dict[str, Any], columns: Sequence[float]) -> int:
+    middle = (word["x0"] + word["x1"]) / 2
+    for index in range(len(columns) - 1):
+        if middle < columns[index + 1]:
+            return index
+    return len(columns) - 2
+
+
+def _cell_of(cells: Sequence[Any], columns: Sequence[float], column: int) -> tuple[int, int] | None:
+    """The columns (first, last) of the band's cell that holds ``column``."""
+    middle = (columns[column] + columns[column + 1]) / 2
+    for cell in cells:
+        if cell is not None and cell[0] - 1 <= middle <= cell[2] + 1:
+            return _column_index(cell[0] + 1, columns), _column_index(cell[2] - 1, columns)
+    return None
+
+
+def _column_index(x: float, columns: Sequence[float]) -> int:
+    for index in range(len(columns) - 1):
+        if x < columns[index + 1]:
+            return index
+    return len(columns) - 2
+
+
+def _covers(cell: tuple[float, float, float, float], columns: Sequence[float]) -> int:
+    return _column_index(cell[2] - 1, columns) - _column_index(cell[0] + 1, columns) + 1
+
+
+def _text_lines(words: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    lines: list[list[dict[str, Any]]] = []
+    for word in sorted(words, key=lambda w: (w["top"], w["x0"])):
+        if lines and abs(word["top"] - lines[-1][0]["top"]) <= LINE_TOLERANCE:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return [sorted(line, key=lambda w: w["x0"]) for line in lines]
 
 
 def assemble(lines: Sequence[tuple[float, str]], tables: Sequence[tuple[float, str]]) -> tuple[str, tuple[Span, ...]]:
@@ -54,30 +313,6 @@ def assemble(lines: Sequence[tuple[float, str]], tables: Sequence[tuple[float, s
         parts.append(text)
         cursor += len(text)
     return "".join(parts), tuple(spans)
-
-
-def markdown_table(rows: Sequence[Sequence[str | None]]) -> str | None:
-    """A Markdown table, or None for what is not worth one (fewer than two rows or columns, or no text):
-    a box drawn around a paragraph is found as a 1x1 table and must stay plain text."""
-    cells = [[_cell(cell) for cell in row] for row in rows]
-    cells = [row for row in cells if any(row)]
-    width = max((len(row) for row in cells), default=0)
-    cells = [row + [""] * (width - len(row)) for row in cells]
-    used_columns = [column for column in range(width) if any(row[column] for row in cells)]
-    cells = [[row[column] for column in used_columns] for row in cells]
-    if len(cells) < 2 or len(used_columns) < 2:
-        return None
-    header, *body = cells
-    lines = [_row(header), _row(["---"] * len(header))] + [_row(row) for row in body]
-    return "\n".join(lines)
-
-
-def _cell(value: str | None) -> str:
-    return " ".join((value or "").split()).replace("|", "\\|")
-
-
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
 
 
 def _inside_any(obj: dict[str, Any], boxes: Sequence[tuple[float, float, float, float]]) -> bool:

@@ -13,6 +13,8 @@ import numpy as np
 from haystack import Document, component
 from haystack.dataclasses import ChatMessage
 
+from adapters.rag import rows
+from adapters.rag.decline import DeclineModel, load_model
 from adapters.rag.text import CITATION, WORD, content_words
 from domain.answering import DECLINE
 from domain.chunking import split_sentences
@@ -23,7 +25,26 @@ _COUNT_QUESTION = re.compile(
     r"\bhow (many|much|long|far|old|large|big|high|tall|often)\b|\bwhat (percentage|percent|number|amount)\b", re.I
 )
 _PERSON_QUESTION = re.compile(r"\b(who|whom|whose)\b", re.I)
-_PLACE_QUESTION = re.compile(r"\bwhere\b", re.I)
+_PLACE_QUESTION = re.compile(r"\bwhere\b|\b(which|what|in which) (city|state|country|county|town|place)\b", re.I)
+_ORG_QUESTION = re.compile(
+    r"\b(which|what) (company|companies|agency|agencies|organi[sz]ation|firm|employer|department|bureau|office)\b",
+    re.I,
+)
+_ORG = re.compile(
+    r"\b(inc|llc|ltd|co|corp|corporation|company|agency|department|bureau|association|university|office|"
+    r"administration|commission|service|services|group)\b\.?",
+    re.I,
+)
+# Answers with a shape of their own: (what the question says, what the answer looks like).
+_CONTACTS = {
+    "email": (re.compile(r"\be-?mail\b", re.I), re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")),
+    "phone": (
+        re.compile(r"\b(fax|phone|telephone) (number)?\b", re.I),
+        re.compile(r"\(?\d{3}\)?[\s.\u2013-]+\d{3}[\s.\u2013-]+\d{4}\b"),
+    ),
+    "url": (re.compile(r"\b(website|web site|url|web address)\b", re.I), re.compile(r"\bhttps?://\S+|\bwww\.\S+")),
+}
+_CAPS = re.compile(r"\b[A-Z][A-Z'-]{2,}\b")
 _TIME = re.compile(
     r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th) century|january|february|march|april|may|june|july|august|"
     r"september|october|november|december|bc|ad|centur(y|ies)|decade)\b",
@@ -35,31 +56,153 @@ _NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+")
 
 def _answer_type(question: str) -> str | None:
     """The kind of answer a question asks for, when its wording says so."""
+    for kind, (asks, _) in _CONTACTS.items():
+        if asks.search(question):
+            return kind
     if _TIME_QUESTION.search(question):
         return "time"
     if _COUNT_QUESTION.search(question):
         return "count"
-    if _PERSON_QUESTION.search(question):
-        return "name"
-    if _PLACE_QUESTION.search(question):
+    if _ORG_QUESTION.search(question):
+        return "org"
+    if _PERSON_QUESTION.search(question) or _PLACE_QUESTION.search(question):
         return "name"
     return None
 
 
 def _has_answer_type(kind: str, sentence: str, question_terms: set[str]) -> bool:
+    if kind in _CONTACTS:
+        return bool(_CONTACTS[kind][1].search(sentence))
     if kind == "time":
         return bool(_TIME.search(sentence))
     if kind == "count":
         return bool(_COUNT.search(sentence))
-    return any(name.lower() not in question_terms for name in _NAME.findall(sentence))
+    if kind == "org" and _ORG.search(sentence):
+        return True
+    names = _NAME.findall(sentence) + _CAPS.findall(sentence)  # "Mercer", and "MCDONNELL" in upper-case records
+    return any(name.lower() not in question_terms for name in names)
+
+
+def _value_fits(kind: str | None) -> Any:
+    """Whether a table cell is the kind of value a question asks for."""
+    if kind in ("count", "time"):
+        return lambda value: bool(re.search(r"\d", value))
+    if kind in ("name", "org"):
+        return lambda value: bool(re.search(r"[A-Za-z]{2}", value)) and not rows.is_numeric(value)
+    return None
+
+
+# Content words of questions that say what kind of answer is wanted, not what it is about.
+_GENERIC = frozenset(
+    ("many", "much", "according", "given", "have", "has", "get", "got", "run", "called", "named", "name", "number")
+)
+
+
+def _focus(question: str) -> set[str]:
+    """The question's lower-case content words: what the answer is about ("price", "straw", "email"), where its
+    capitalised words and numbers mostly name the source or the entity ("USDA Ag Energy Round-Up")."""
+    words = [word.strip("?.,;:!()\"'") for word in question.split()]
+    lower = {word for word in words[1:] if word[:1].islower()}
+    return {term for term in content_words(" ".join(lower)) if term not in _GENERIC}
+
+
+def _salient(question: str) -> list[str]:
+    """The question's numbers and names (words after the first that start with a digit or a capital)."""
+    words = [word.strip("?.,;:!()\"'") for word in question.split()]
+    return [w for i, w in enumerate(words) if w and (w[:1].isdigit() or (i > 0 and w[:1].isupper()))]
+
+
+def _answerable_unit(sentence: str) -> bool:
+    """Not an empty or title row: at least two words, and a Markdown row with two filled cells or more."""
+    if len(re.findall(r"[A-Za-z0-9]{2,}", sentence)) < 2:
+        return False
+    stripped = sentence.strip()
+    if stripped.startswith("|"):
+        return sum(1 for cell in stripped.strip("|").split("|") if cell.strip()) >= 2
+    return True
+
+
+# Words whose full stop ends no sentence: initials ("Steven E. Mercer") and abbreviations ("No. 07-1315").
+_ABBREVIATIONS = frozenset(
+    ("no", "nos", "mr", "mrs", "ms", "dr", "st", "v", "vs", "inc", "jr", "sr", "esq", "gen", "gov")
+)
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of ``text``, with the splitter's cuts after an initial or an abbreviation mended."""
+    sentences: list[str] = []
+    glue = False
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        if glue and sentences:
+            sentences[-1] = f"{sentences[-1]} {sentence}"
+        else:
+            sentences.append(sentence)
+        last = sentence.rstrip(".").rsplit(None, 1)[-1] if sentence.strip(". ") else ""
+        glue = sentence.endswith(".") and ((len(last) == 1 and last.isalpha()) or last.lower() in _ABBREVIATIONS)
+    return sentences
+
+
+# A question's pointer to its source ("according to the USDA Round-Up", "on the district's agenda of April 6"):
+# retrieval has found that source already; in the reader it would only favour the source's title line.
+_SOURCE = re.compile(
+    r",? *(according to\b[^,?]*|\b(in|on|from) the ((?!\b(in|on|from) the\b)[^,?])*?\b(report|agenda|bulletin|"
+    r"transcript|register|listing|"
+    r"search|document|notice|minutes)\b( of [^,?]*(, \d{4})?)?)",
+    re.I,
+)
+
+
+def _without_source(question: str) -> str:
+    stripped = _SOURCE.sub("", question).strip()
+    return stripped if len(content_words(stripped)) >= 2 else question
+
+
+def _units(content: str) -> list[tuple[str, bool]]:
+    """The units an answer can quote, each with whether it is structured (a table row, or a line of a block
+    laid out as lines) rather than a sentence of prose.
+
+    A table row is one unit whole (its headers may hold a full stop: "No. Of"). A sentence laid out on several
+    lines (a form, a list of results) gives its lines as units too, so that a value in it is answered
+    with its line, not with the whole block. A short line just before a table's rows is its caption: it is
+    context for the rows, never an answer by itself.
+    """
+    units: list[tuple[str, bool]] = []
+    block: list[str] = []
+
+    def flush(before_rows: bool) -> None:
+        if before_rows and block and len(block[-1]) <= 120:
+            block.pop()  # the table's caption
+        text = "\n".join(block)
+        for sentence in _sentences(text):
+            lines: list[str] = []
+            for line in (line.strip() for line in sentence.split("\n")):
+                if lines and line[:1].islower():
+                    lines[-1] = f"{lines[-1]} {line}"  # a wrapped line of prose continues
+                elif line:
+                    lines.append(line)
+            if len(sentence) <= 300 or len(lines) < 2:
+                units.append((sentence, False))
+            if len(lines) >= 2 and (len(sentence) > 300 or len(lines) >= 4):
+                units.extend((line, True) for line in lines)
+        block.clear()
+
+    for line in content.split("\n"):
+        if ": " in line and "; " in line and rows.parse_row(line) is not None:
+            flush(before_rows=True)
+            units.append((line.strip(), True))
+        else:
+            block.append(line)
+    flush(before_rows=False)
+    return [(unit, structured) for unit, structured in units if _answerable_unit(unit)]
 
 
 class ReaderWeights(msgspec.Struct, frozen=True):
     """How the extractive reader scores a context sentence, and when it declines.
 
-    Chosen on the Disfl-QA dev questions (``bench/tune_reader.py``): with these values 86% of answerable
-    questions are answered, 82% of those answers contain a gold span, and 32% of unanswerable questions are
-    declined. The threshold assumes score fusion (chunk scores in 0..1).
+    The scoring weights were chosen on the Disfl-QA dev questions (``bench/tune_reader.py``); the decline is a
+    logistic regression over the reader's signals (``decline.py``, fitted by ``bench/fit_decline.py``). Both
+    assume score fusion (chunk scores in 0..1).
     """
 
     dense: float = 0.5  # cosine similarity to the repaired question
@@ -70,8 +213,16 @@ class ReaderWeights(msgspec.Struct, frozen=True):
     chunk_score: float = 0.3  # the retrieval score of the sentence's chunk
     chunk_rank: float = 0.01  # penalty per rank of the sentence's chunk
     missing_name: float = 0.1  # doubt per number or name of the question missing from the sentence (at most 2)
+    missing_number: float = 0.05  # penalty per number of the question missing from the sentence (at most 2)
+    cell: float = 0.2  # a table row that holds the question's entities and a cell whose header it names
+    context: float = 0.5  # credit for a question term found around a table row or form line, not in it
+    no_focus: float = 0.1  # penalty: the sentence holds none of the question's lower-case content words (a title)
+    no_shape: float = 0.2  # penalty: an email address, phone number or web address is asked and this is none
+    no_number: float = 0.1  # penalty: a "how many" question, and the sentence has no number but the question's
     negation: float = 0.3  # doubt when the question negates and the sentence does not
-    threshold: float = 0.746  # decline below this confidence
+    # Decline below this probability that the question is answerable; None: the fitted model's own cutoff
+    # (``decline_model.json``). Without a fitted model, the confidence threshold of before (0.746) applies.
+    threshold: float | None = None
     second_ratio: float = 0.9  # add the runner-up sentence when it scores this close to the best
 
 
@@ -110,9 +261,12 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, embedder: Any, weights: ReaderWeights | None = None) -> None:
+    def __init__(
+        self, embedder: Any, weights: ReaderWeights | None = None, decline: DeclineModel | None = None
+    ) -> None:
         self.embedder = embedder
         self.weights = weights or ReaderWeights()
+        self.decline = decline if decline is not None else load_model()
 
     @component.output_types(replies=list[ChatMessage])
     def run(
@@ -138,14 +292,18 @@ class ExtractiveGenerator:
         )
         if task in ("map", "reduce"):
             return {"replies": [self._summarise(question, asked, documents, task)]}
-        candidates = [
-            (rank, float(document.score or 0.0), (document.content or "")[start:end])
+        units = [
+            (rank, float(document.score or 0.0), unit, structured)
             for rank, document in enumerate(documents)
-            for start, end in split_sentences(document.content or "")
+            for unit, structured in _units(document.content or "")
         ]
+        candidates = [(rank, score, unit) for rank, score, unit, _ in units]
+        # A table row or a line of a form is read with its chunk around it: the caption, the headings, the
+        # document's title name the entities ("NICS ... November 2015") that the row itself does not repeat.
+        contexts = [(documents[rank].content or "") if structured else "" for rank, _, _, structured in units]
         repaired = repaired_question or question
         meant = asked if repaired == question else self.embedder.embed([repaired])[0]
-        scores = self._score(repaired, meant, asked, candidates)
+        scores, dense = self._score(repaired, meant, asked, candidates, contexts)
         order = sorted(range(len(candidates)), key=lambda i: -scores[i])
         if task == "feedback":
             top = list(dict.fromkeys(candidates[i][2].strip() for i in order))[:3]
@@ -153,28 +311,102 @@ class ExtractiveGenerator:
         best = order[0] if order else None
         best_score = scores[best] if best is not None else 0.0
         confidence = best_score - self._doubt(repaired, candidates[best][2]) if best is not None else 0.0
-        if best is None or confidence < self.weights.threshold:
+        cell = None
+        if best is not None:
+            parsed = rows.parse_row(candidates[best][2])
+            if parsed is not None:
+                chosen_cell = rows.choose_cell(parsed, repaired, _value_fits(_answer_type(repaired)))
+                if chosen_cell is not None:
+                    cell = rows.cell_answer(parsed, *chosen_cell)
+        signals = self._signals(repaired, documents, candidates, scores, dense, order, cell is not None)
+        probability = None
+        if self.decline is not None:
+            probability = self.decline.probability(signals)
+            cutoff = self.decline.cutoff if self.weights.threshold is None else self.weights.threshold
+            declines = probability < cutoff
+        else:
+            declines = confidence < (0.746 if self.weights.threshold is None else self.weights.threshold)
+        meta: dict[str, Any] = {"best_score": best_score, "confidence": confidence, "signals": signals}
+        if probability is not None:
+            meta["answerable_probability"] = probability
+        if best is None or declines:
             closest = documents[0].meta
             text = (
                 f"{DECLINE} The closest passage is in {closest.get('document_name')}"
                 f" (page {closest.get('pages')}) [1], but it does not answer the question."
             )
-            meta = {"sentences": [], "best_score": best_score, "confidence": confidence}
-            return {"replies": [ChatMessage.from_assistant(text, meta=meta)]}
+            return {"replies": [ChatMessage.from_assistant(text, meta={"sentences": [], **meta})]}
         chosen = [best]
-        for other in order[1:3]:
-            close = scores[other] >= self.weights.second_ratio * scores[best]
-            if close and candidates[other][2] != candidates[best][2]:
-                chosen.append(other)
-                break
+        if cell is None:  # a table cell answers alone; a neighbouring row would only blur it
+            for other in order[1:3]:
+                close = scores[other] >= self.weights.second_ratio * scores[best]
+                if close and candidates[other][2] != candidates[best][2]:
+                    chosen.append(other)
+                    break
         chosen.sort(key=lambda i: (candidates[i][0], i))  # keep document order for readability
-        text = " ".join(f"{candidates[i][2].strip()} [{candidates[i][0] + 1}]" for i in chosen)
-        meta = {
-            "sentences": [{"chunk": candidates[i][0], "score": round(scores[i], 4)} for i in chosen],
-            "best_score": best_score,
-            "confidence": confidence,
-        }
+        text = " ".join(
+            f"{cell if i == best and cell is not None else candidates[i][2].strip()} [{candidates[i][0] + 1}]"
+            for i in chosen
+        )
+        meta["sentences"] = [{"chunk": candidates[i][0], "score": round(scores[i], 4)} for i in chosen]
         return {"replies": [ChatMessage.from_assistant(text, meta=meta)]}
+
+    def _signals(
+        self,
+        question: str,
+        documents: list[Document],
+        candidates: list[tuple[int, float, str]],
+        scores: list[float],
+        dense: list[float],
+        order: list[int],
+        cell: bool,
+    ) -> dict[str, float]:
+        """What the decline model reads (``decline.FEATURES``)."""
+        chunk_scores = [float(document.score or 0.0) for document in documents]
+        signals = {
+            "chunk_top": chunk_scores[0] if chunk_scores else 0.0,
+            "chunk_gap": chunk_scores[0] - chunk_scores[1] if len(chunk_scores) > 1 else chunk_scores[0],
+        }
+        terms = set(content_words(question))
+        salient = _salient(question)
+        context = " ".join((document.content or "").lower() for document in documents)
+        context_terms = set(content_words(context))
+        signals["context_coverage"] = len(terms & context_terms) / (len(terms) or 1)
+        focus = _focus(question)
+        signals["focus_context_coverage"] = len(focus & context_terms) / len(focus) if focus else 1.0
+        signals["question_terms"] = float(len(terms))
+        signals["missing_salient_context"] = float(min(3, sum(w.lower() not in context for w in salient)))
+        wants = _answer_type(question)
+        signals["type_wanted"] = float(wants is not None)
+        if not order:
+            return {
+                **dict.fromkeys(("best", "second", "margin", "doubt", "best_chunk_score", "best_rank"), 0.0),
+                **signals,
+            }
+        best = order[0]
+        rank, chunk_score, sentence = candidates[best]
+        second = next((i for i in order[1:] if candidates[i][2] != sentence), None)
+        sentence_terms = set(content_words(sentence))
+        chunk_terms = set(content_words(documents[rank].content or ""))
+        lowered = sentence.lower()
+        signals.update(
+            best=scores[best],
+            second=scores[second] if second is not None else 0.0,
+            margin=scores[best] - (scores[second] if second is not None else 0.0),
+            doubt=self._doubt(question, sentence),
+            best_chunk_score=chunk_score,
+            best_rank=float(rank),
+            coverage=len(terms & sentence_terms) / (len(terms) or 1),
+            focus_coverage=len(focus & sentence_terms) / len(focus) if focus else 1.0,
+            same_chunk=float(second is not None and candidates[second][0] == rank),
+            chunk_coverage=len(terms & chunk_terms) / (len(terms) or 1),
+            missing_salient=float(min(3, sum(w.lower() not in lowered for w in salient))),
+            type_match=float(wants is not None and _has_answer_type(wants, sentence, terms)),
+            dense=dense[best],
+            row=float(rows.parse_row(sentence) is not None),
+            cell=float(cell),
+        )
+        return {key: round(float(value or 0.0), 5) for key, value in signals.items()}
 
     def _summarise(self, question: str, asked: np.ndarray, documents: list[Document], task: str) -> ChatMessage:
         """Salient sentences: per chunk for ``map``, across the mapped sentences for ``reduce``."""
@@ -288,11 +520,17 @@ class ExtractiveGenerator:
         return self.weights.missing_name * min(missing, 2) + self.weights.negation * negated
 
     def _score(
-        self, question: str, meant: np.ndarray, asked: np.ndarray, candidates: list[tuple[int, float, str]]
-    ) -> list[float]:
+        self,
+        question: str,
+        meant: np.ndarray,
+        asked: np.ndarray,
+        candidates: list[tuple[int, float, str]],
+        contexts: list[str] | None = None,
+    ) -> tuple[list[float], list[float]]:
         if not candidates:
-            return []
+            return [], []
         w = self.weights
+        question = _without_source(question)
         vectors = self.embedder.embed([sentence for _, _, sentence in candidates])
         dense = vectors @ meant
         dense_asked = dense if asked is meant else vectors @ asked
@@ -303,12 +541,36 @@ class ExtractiveGenerator:
         idf = {term: math.log(1 + total / (1 + document_frequency[term])) for term in question_terms}
         weight = sum(idf.values()) or 1.0
         wants = _answer_type(question)
+        fits = _value_fits(wants)
+        numbers = [word.lower() for word in _salient(question) if word[:1].isdigit()]
+        question_lowered = question.lower()
+        focus = _focus(question)
         scores = []
         for index, terms in enumerate(sentence_terms):
             rank, chunk_score, sentence = candidates[index]
             overlap = sum(idf[term] for term in question_terms & terms) / weight
+            if contexts and contexts[index]:
+                around = (question_terms - terms) & set(content_words(contexts[index]))
+                overlap += w.context * sum(idf[term] for term in around) / weight
             cue = w.answer_type if wants and _has_answer_type(wants, sentence, question_terms) else 0.0
             restates = 0.0 if terms - question_terms else w.restatement
+            lowered = sentence.lower()
+            if focus and not focus & terms:
+                restates += w.no_focus  # it names the question's entities only: a heading, a title
+            if wants in _CONTACTS and not _CONTACTS[wants][1].search(sentence):
+                restates += w.no_shape  # an email address, a fax number: the answer must have that shape
+            if wants == "count" and not any(n not in question_lowered for n in re.findall(r"\d[\d,.]*", lowered)):
+                restates += w.no_number  # a title ("... November 2015") is no count
+            # a number the question names (a flight, a count, a serial) must be in the answer's row or sentence
+            missing = w.missing_number * min(2, sum(number not in lowered for number in numbers))
+            row = rows.parse_row(sentence) if ": " in sentence and "; " in sentence else None
+            cell = 0.0
+            if row is not None:
+                found = rows.choose_cell(row, question, fits)
+                cell = w.cell if found is not None and found[1] else 0.0
+                # the row must hold the names the question gives (the company, the state), not only its numbers
+                names = [word.lower() for word in _salient(question) if not word[:1].isdigit()]
+                missing += w.missing_number * min(2, sum(name not in lowered for name in names))
             scores.append(
                 float(
                     w.dense * dense[index]
@@ -316,8 +578,10 @@ class ExtractiveGenerator:
                     + w.overlap * overlap
                     + cue
                     - restates
+                    - missing
+                    + cell
                     + w.chunk_score * chunk_score
                     - w.chunk_rank * rank
                 )
             )
-        return scores
+        return scores, [float(value) for value in dense]

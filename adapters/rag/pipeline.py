@@ -219,6 +219,9 @@ class HaystackAnswerer:
         if "confidence" in run.reply_meta:  # the extractive reader's, for tuning and auditing its declines
             usage["best_sentence_score"] = round(float(run.reply_meta["best_score"]), 4)
             usage["confidence"] = round(float(run.reply_meta["confidence"]), 4)
+            if "answerable_probability" in run.reply_meta:  # the learned decline's verdict, and what it read
+                usage["answerable_probability"] = round(float(run.reply_meta["answerable_probability"]), 4)
+            usage["reader_signals"] = run.reply_meta.get("signals", {})
         if request.rag_type == "auto":
             usage.update(rag_type_requested="auto", auto_reason=reason)
         if request.reflection is not None:

@@ -1,5 +1,5 @@
-"""PDF text layers with pdfplumber: page numbers, tables as Markdown in place, and tables kept whole by the
-chunker when asked."""
+"""PDF text layers with pdfplumber: page numbers, tables in place as one line per row with its column headers,
+and tables kept whole by the chunker when asked."""
 
 from __future__ import annotations
 
@@ -33,22 +33,21 @@ def test_every_page_has_its_number_and_only_the_table_page_has_a_table(report: P
     assert not any(page.ocr for page in report.pages)
 
 
-def test_table_cells_are_a_markdown_table_on_the_right_page(report: ParsedDocument) -> None:
+def test_each_table_row_is_a_line_with_its_column_headers_on_the_right_page(report: ParsedDocument) -> None:
     page = report.pages[1]
     ((start, end),) = page.tables
     table = page.text[start:end]
     lines = table.split("\n")
-    assert lines[0] == "| Region | Revenue | Growth | Manager |"
-    assert lines[1] == "| --- | --- | --- | --- |"
-    assert "| Zone3 | 1111 EUR | 3.3% | Agent3 |" in lines
-    assert len(lines) == 2 + len(ROWS) - 1
+    assert lines[0] == "Region: Zone1; Revenue: 1037 EUR; Growth: 1.1%; Manager: Agent1."
+    assert "Region: Zone3; Revenue: 1111 EUR; Growth: 3.3%; Manager: Agent3." in lines
+    assert len(lines) == len(ROWS) - 1  # the header row is in every line, not a line of its own
 
 
 def test_table_words_are_not_repeated_in_the_running_text(report: ParsedDocument) -> None:
     page = report.pages[1]
     ((start, end),) = page.tables
     running_text = page.text[:start] + page.text[end:]
-    for word in ("Revenue", "Zone7", "Agent14", "EUR"):
+    for word in ("Zone7", "Agent14", "EUR"):
         assert word not in running_text
         assert page.text.count(word) == page.text[start:end].count(word)
 
@@ -66,7 +65,7 @@ def test_keep_tables_makes_the_table_one_chunk_even_over_the_token_limit(
     chunks = chunk_document(report.pages, tokenizer, 64, 16, keep_tables=True)
     page = report.pages[1]
     ((start, end),) = page.tables
-    tables = [chunk for chunk in chunks if chunk.text.startswith("| Region")]
+    tables = [chunk for chunk in chunks if chunk.text.startswith("Region: Zone1;")]
     assert len(tables) == 1
     table = tables[0]
     assert table.text == page.text[start:end]
@@ -92,7 +91,7 @@ def test_without_keep_tables_a_table_is_chunked_like_text(report: ParsedDocument
 def test_keep_tables_respects_chunk_by_page(report: ParsedDocument, tokenizer: Tokenizer) -> None:
     chunks = chunk_document(report.pages, tokenizer, 64, 16, True, keep_tables=True)
     assert all(len(chunk.pages) == 1 for chunk in chunks)
-    assert sum(chunk.text.startswith("| Region") for chunk in chunks) == 1
+    assert sum(chunk.text.startswith("Region: Zone1;") for chunk in chunks) == 1
 
 
 def test_progress_counts_pages_as_they_are_read() -> None:

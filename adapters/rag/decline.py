@@ -1,0 +1,71 @@
+"""When the extractive reader declines: a logistic regression over the reader's signals, fitted offline.
+
+One confidence threshold did not separate answerable from unanswerable questions (balanced accuracy about 0.55
+on held-out Disfl-QA). The reader now reports several signals for its best sentence (its score, the runner-up's,
+the margin, the retrieval scores of the first chunks, how many of the question's content words, numbers and
+names the sentence holds, whether it holds the kind of answer asked for, ...); ``bench/fit_decline.py`` fits a
+logistic regression on them (scikit-learn, with cross-validation, on the Disfl-QA and realdocs dev questions)
+and writes its standardisation, coefficients and cutoff to ``decline_model.json``. Inference is a dot product
+with numpy: the server does not need scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import msgspec
+
+MODEL_PATH = Path(__file__).with_name("decline_model.json")
+
+# The signals, in the order the model reads them (``ExtractiveGenerator`` computes them).
+FEATURES = (
+    "best",  # score of the best sentence
+    "second",  # score of the runner-up (another sentence)
+    "margin",  # best - second
+    "doubt",  # the reader's doubts: question numbers or names missing from the sentence, an unmatched negation
+    "chunk_top",  # retrieval score of the first context chunk
+    "chunk_gap",  # first - second chunk's retrieval score
+    "best_chunk_score",  # retrieval score of the best sentence's chunk
+    "best_rank",  # rank of the best sentence's chunk
+    "coverage",  # IDF-weighted share of the question's content words in the best sentence
+    "chunk_coverage",  # share of the question's content words in the best sentence's chunk
+    "context_coverage",  # share of the question's content words anywhere in the context
+    "missing_salient",  # numbers and names of the question missing from the best sentence (at most 3)
+    "missing_salient_context",  # numbers and names of the question missing from the whole context
+    "type_wanted",  # the question asks for a kind of answer (a date, a number, a name, ...)
+    "type_match",  # the best sentence holds that kind of answer
+    "dense",  # cosine similarity of the best sentence to the question
+    "focus_coverage",  # share of the question's lower-case content words (what it is about) in the best sentence
+    "focus_context_coverage",  # the same, anywhere in the context
+    "question_terms",  # how many content words the question has
+    "same_chunk",  # the runner-up sentence is in the best sentence's chunk
+    "row",  # the best sentence is a table row
+    "cell",  # a cell of that row was chosen as the answer
+)
+
+
+class DeclineModel(msgspec.Struct, frozen=True):
+    """Standardised logistic regression: P(answerable) = sigmoid(intercept + coef . (x - mean) / scale)."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    cutoff: float  # decline below this probability
+    note: str = ""  # how it was fitted, and its cross-validated figures
+
+    def probability(self, signals: dict[str, float]) -> float:
+        z = self.intercept
+        for name, mean, scale, coef in zip(self.features, self.mean, self.scale, self.coef, strict=True):
+            z += coef * (float(signals.get(name, 0.0)) - mean) / (scale or 1.0)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def load_model(path: Path = MODEL_PATH) -> DeclineModel | None:
+    """The fitted model, or None when none has been fitted (then the reader falls back to its confidence)."""
+    if not path.exists():
+        return None
+    return msgspec.convert(json.loads(path.read_text()), DeclineModel)

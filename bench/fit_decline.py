@@ -1,0 +1,196 @@
+"""Fit the extractive reader's decline model (``adapters/rag/decline_model.json``) with cross-validation.
+
+Asks every Disfl-QA dev question and every realdocs dev question through the API with declines switched off
+(``PARLEY_DECLINE_THRESHOLD=-9``), records the reader's signals from each answer's ``usage_stats``, and fits a
+logistic regression (scikit-learn) that tells answerable from unanswerable questions. Figures are reported
+out of fold (5 folds, stratified by data set and label): for each fold the model and its cutoff are fitted on
+the other folds only. The cutoff is the one that maximises balanced accuracy on Disfl-QA while answering at
+least ``--min-answered`` of its answerable questions. The realdocs questions are few, so each weighs more
+(together ``--realdocs-weight`` of the Disfl-QA questions' weight, a quarter by default). The final model is
+fitted on everything.
+
+``python -m bench.fit_decline [--disflqa-data DIR] [--write]``; DIR is a data directory that
+``bench.disflqa_bench --data DIR`` ingested (it is ingested here otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import h2ogpte.rest_sync as rest
+import numpy as np
+from tqdm import tqdm
+
+from adapters.rag.decline import FEATURES, MODEL_PATH
+from bench import realdocs_bench
+from bench.disflqa_bench import ingest as ingest_disflqa
+from bench.metrics import contains_span, load_queries
+from tests.server import ADMIN_KEY, ServerProcess
+
+NEVER_DECLINE = {"PARLEY_DECLINE_THRESHOLD": "-9"}
+
+
+def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]], source: str) -> list[dict]:
+    chat = rest.ChatApi(api)
+    rows = []
+    session = None
+    for index, question in enumerate(tqdm(questions, desc=source)):
+        if source == "realdocs" or index % 100 == 0:
+            session = chat.create_chat_session(collection_id=collection_id)
+        assert session is not None
+        request = rest.ChatCompletionRequest(
+            message=str(question["question"]),
+            rag_config={"rag_type": "rag", "retrieval": "hybrid", "rag_max_chunks": 10},
+            include_chat_history="false",
+        )
+        answer = chat.get_completion(session.id, request)
+        usage = json.loads(chat.get_message_meta(answer.message_id, info_type="usage_stats")[0].content)
+        rows.append(
+            {
+                "source": source,
+                "answerable": bool(question["answerable"]),
+                "kind": question.get("kind", "prose"),
+                "contains": bool(question["answerable"]) and contains_span(answer.body, question["answers"]),
+                "signals": usage.get("reader_signals", {}),
+            }
+        )
+    return rows
+
+
+def _stop(server: ServerProcess) -> None:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # a busy server missing the 20 s drain is killed
+        server.stop()
+
+
+def collect(disflqa_data: Path | None, cache: Path | None) -> list[dict]:
+    """Every question's signals, per data set; with ``cache``, a data set collected before is read from it."""
+    done: dict[str, list[dict]] = json.loads(cache.read_text()) if cache and cache.exists() else {}
+    if "disflqa" not in done:
+        data = disflqa_data or Path(tempfile.mkdtemp(prefix="parley-fit-")) / "data"
+        server = ServerProcess(data, extra_env=NEVER_DECLINE).start(timeout=1800)
+        try:
+            api = rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
+            existing = [c for c in rest.CollectionsApi(api).list_collections(limit=1000) if c.name == "disflqa"]
+            collection_id = str(existing[0].id) if existing else ingest_disflqa(api)
+            done["disflqa"] = ask(api, collection_id, load_queries(), "disflqa")
+        finally:
+            _stop(server)
+        if cache:
+            cache.write_text(json.dumps(done))
+    if "realdocs" not in done:
+        data = Path(tempfile.mkdtemp(prefix="parley-fit-")) / "data"
+        server = ServerProcess(data, extra_env=NEVER_DECLINE).start()
+        try:
+            api = rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
+            done["realdocs"] = ask(api, realdocs_bench.ingest(api), realdocs_bench.load_questions(), "realdocs")
+        finally:
+            _stop(server)
+        if cache:
+            cache.write_text(json.dumps(done))
+    return done["disflqa"] + done["realdocs"]
+
+
+def figures(rows: list[dict], declined: np.ndarray) -> dict[str, float]:
+    answerable = [i for i, r in enumerate(rows) if r["answerable"]]
+    unanswerable = [i for i, r in enumerate(rows) if not r["answerable"]]
+    answered = [i for i in answerable if not declined[i]]
+    answered_share = len(answered) / max(len(answerable), 1)
+    declined_share = float(np.mean([declined[i] for i in unanswerable])) if unanswerable else float("nan")
+    return {
+        "answered": answered_share,
+        "gold_in_answered": sum(rows[i]["contains"] for i in answered) / max(len(answered), 1),
+        "gold_of_answerable": sum(rows[i]["contains"] for i in answered) / max(len(answerable), 1),
+        "declined": declined_share,
+        "balanced": (answered_share + declined_share) / 2,
+    }
+
+
+def choose_cutoff(probabilities: np.ndarray, rows: list[dict], min_answered: float) -> float:
+    disfl = [i for i, r in enumerate(rows) if r["source"] == "disflqa"]
+    sub = [rows[i] for i in disfl]
+    best, best_balanced = 0.0, -1.0
+    for cutoff in np.linspace(0.0, 1.0, 201):
+        result = figures(sub, probabilities[disfl] < cutoff)
+        if result["answered"] >= min_answered and result["balanced"] > best_balanced:
+            best, best_balanced = float(cutoff), result["balanced"]
+    return best
+
+
+def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    model.fit(x, y, logisticregression__sample_weight=weights)
+    return model
+
+
+def main() -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--disflqa-data", type=Path, default=None)
+    parser.add_argument("--signals", type=Path, default=None, help="keep the signals here, and reuse them if there")
+    parser.add_argument("--min-answered", type=float, default=0.87)
+    parser.add_argument(
+        "--realdocs-weight", type=float, default=0.25, help="the realdocs questions' weight, as a share of Disfl-QA's"
+    )
+    parser.add_argument("--write", action="store_true", help=f"write the fitted model to {MODEL_PATH}")
+    args = parser.parse_args()
+    rows = collect(args.disflqa_data, args.signals)
+    x = np.array([[float(r["signals"].get(name, 0.0) or 0.0) for name in FEATURES] for r in rows])
+    y = np.array([int(r["answerable"]) for r in rows])
+    sources = np.array([r["source"] for r in rows])
+    n_disfl, n_real = int((sources == "disflqa").sum()), int((sources == "realdocs").sum())
+    weights = np.where(sources == "realdocs", args.realdocs_weight * n_disfl / max(n_real, 1), 1.0)
+    strata = np.array([f"{s}-{label}" for s, label in zip(sources, y, strict=True)])
+    out_of_fold = np.zeros(len(rows), dtype=bool)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    for train, test in folds.split(x, strata):
+        model = fit(x[train], y[train], weights[train])
+        train_rows = [rows[i] for i in train]
+        cutoff = choose_cutoff(model.predict_proba(x[train])[:, 1], train_rows, args.min_answered)
+        out_of_fold[test] = model.predict_proba(x[test])[:, 1] < cutoff
+    report = {}
+    for source in ("disflqa", "realdocs"):
+        index = [i for i, r in enumerate(rows) if r["source"] == source]
+        report[source] = figures([rows[i] for i in index], out_of_fold[index])
+        never = figures([rows[i] for i in index], np.zeros(len(index), dtype=bool))
+        print(f"{source}: cross-validated (5 folds)", {k: round(v, 3) for k, v in report[source].items()})
+        print(f"{source}: never declining          ", {k: round(v, 3) for k, v in never.items()})
+    final = fit(x, y, weights)
+    scaler, regression = final.named_steps["standardscaler"], final.named_steps["logisticregression"]
+    cutoff = choose_cutoff(final.predict_proba(x)[:, 1], rows, args.min_answered)
+    for name, coef in sorted(zip(FEATURES, regression.coef_[0], strict=True), key=lambda p: -abs(p[1])):
+        print(f"  {name:<24} {coef:+.3f}")
+    print(f"cutoff {cutoff:.3f}")
+    if args.write:
+        d, r = report["disflqa"], report["realdocs"]
+        note = (
+            f"bench/fit_decline.py: {n_disfl} Disfl-QA + {n_real} realdocs dev questions; 5-fold cross-validated: "
+            f"Disfl-QA answered {d['answered']:.3f}, gold span in {d['gold_in_answered']:.3f} of those, "
+            f"unanswerable declined {d['declined']:.3f}, balanced accuracy {d['balanced']:.3f}; realdocs "
+            f"declined {r['declined']:.3f} of unanswerable, answered {r['answered']:.3f} of answerable"
+        )
+        model_json = {
+            "features": list(FEATURES),
+            "mean": [round(float(v), 6) for v in scaler.mean_],
+            "scale": [round(float(v), 6) for v in scaler.scale_],
+            "coef": [round(float(v), 6) for v in regression.coef_[0]],
+            "intercept": round(float(regression.intercept_[0]), 6),
+            "cutoff": round(cutoff, 4),
+            "note": note,
+        }
+        MODEL_PATH.write_text(json.dumps(model_json, indent=1) + "\n")
+        print(f"wrote {MODEL_PATH}")
+
+
+if __name__ == "__main__":
+    main()
