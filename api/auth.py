@@ -32,12 +32,12 @@ class BearerKeyAuth(AbstractAuthenticationMiddleware):
             raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
         # The read runs off the event loop: a slow disk must not stall every other request.
         row = await anyio.to_thread.run_sync(parley.read_models.api_key_by_hash, hash_secret(token.strip()))
-        if row is None or not row["active"]:
+        if row is None or not row.active:
             raise Unauthenticated("invalid or deactivated API key")
         caller = Caller(
-            key_id=row["id"],
-            username=row["username"],
-            is_admin=bool(row["is_admin"]),
-            collection_id=row["collection_id"],
+            key_id=row.id,
+            username=row.username,
+            is_admin=bool(row.is_admin),
+            collection_id=row.collection_id,
         )
-        return AuthenticationResult(user=caller, auth=row["id"])
+        return AuthenticationResult(user=caller, auth=row.id)

@@ -1,7 +1,14 @@
-"""The composition root: the one place that turns Settings into wired adapters, projections and services."""
+"""The composition root: the one place that turns Settings into wired adapters, projections and services.
+
+Each port has one factory that reads its setting (``PARLEY_EVENT_STORE``, ``PARLEY_READ_STORE``,
+``PARLEY_VECTOR_INDEX``) and builds the adapter it names; a value no adapter serves is a ConfigurationError that
+lists the ones that exist. ``bootstrap`` also takes any of the stores ready-made, so a test or an embedding
+program can hand in its own instances and run the whole API in its process.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import os
@@ -23,20 +30,36 @@ from adapters.rag.extractive import ReaderWeights
 from adapters.rag.pipeline import HaystackAnswerer
 from adapters.sqlite.embedding_cache import CachedEmbedder
 from adapters.sqlite.event_store import SQLiteEventStore
-from adapters.sqlite.read_store import SQLiteReadStore
+from adapters.sqlite.lexical import FTS5LexicalIndex
+from adapters.sqlite.queries import SQLiteReadModelQueries
+from adapters.sqlite.read_models import SQLiteReadModelStore
 from api.environment import OFFLINE_ENVIRONMENT
 from api.settings import Settings
 from domain import apikey
 from domain.errors import ConfigurationError
 from domain.ingestion import Ingestor
+from domain.ports import (
+    BlobStore,
+    CheckpointStore,
+    EventStore,
+    LexicalIndex,
+    ReadModelQueries,
+    ReadModelStore,
+    VectorIndex,
+)
 from domain.service import CommandHandler, stream_name
-from projections import read_models
-from projections.queries import ReadModels
+from domain.usecases.ask import AskInSession
+from domain.usecases.collections import ManageCollections
+from domain.usecases.commands import Commands
+from domain.usecases.ingest import IngestJob, StartIngestJob
+from domain.usecases.sessions import ManageChatSessions
+from domain.usecases.uploads import ReceiveUploads
 from projections.read_model_projection import ReadModelProjection
 from projections.runner import ProjectionRunner, Projections
 from projections.vector_projection import SentenceVectorProjection, VectorIndexProjection
 
 log = logging.getLogger("parley")
+EMBEDDING_MODELS = ("all-MiniLM-L6-v2",)  # the embedders a collection may name
 
 
 def configure_process() -> None:
@@ -63,16 +86,16 @@ class Parley:
     """Everything a running Parley process holds, wired once."""
 
     settings: Settings
-    events: SQLiteEventStore
-    read_store: SQLiteReadStore
-    read_models: ReadModels
+    events: EventStore
+    read_store: ReadModelStore
+    read_models: ReadModelQueries
     projections: Projections
     handler: CommandHandler
-    blobs: FileBlobStore
-    parser: FileParser
+    blobs: BlobStore
+    parser: FileParser  # every format, and the OCR languages installed
     tokenizer: MiniLMTokenizer
     embedder: CachedEmbedder
-    index: ChromaVectorIndex
+    index: VectorIndex
     answerer: HaystackAnswerer
     ingestor: Ingestor
     ingestion_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "ingest"))
@@ -89,15 +112,59 @@ class Parley:
 
     def resume_jobs(self) -> None:
         """Jobs a stop interrupted go on in the background (or end as failed, saying why), in their order."""
-        for row in reversed(self.read_models.jobs()):
-            if row["status"] != "in progress":
+        for job in reversed(self.read_models.jobs()):
+            if job.status != "in progress":
                 continue
-            log.info("resuming ingest job %s", row["id"])
+            log.info("resuming ingest job %s", job.id)
             ingested = self.read_models.documents_from_uploads
-            self.jobs[row["id"]] = self.ingestion_pool.submit(self.ingestor.resume, row["id"], ingested)
+            self.jobs[job.id] = self.ingestion_pool.submit(self.ingestor.resume, job.id, ingested)
 
     def wait_for(self, position: int | None) -> None:
         self.projections.wait_for(position, timeout=self.settings.request_timeout_s)
+
+    # --- the use cases, wired to this process's adapters (a few references each: made per request) ----------
+
+    def asking(self) -> AskInSession:
+        return AskInSession(self.handler, self.read_models, self.answerer, self.wait_for, self.settings.default_llm)
+
+    def collections(self) -> ManageCollections:
+        checks = self.asking().check_chat_settings
+        return ManageCollections(self._commands(), self.read_models, EMBEDDING_MODELS, checks)
+
+    def sessions(self) -> ManageChatSessions:
+        return ManageChatSessions(self._commands(), self.read_models)
+
+    def receiving(self) -> ReceiveUploads:
+        return ReceiveUploads(self._commands(), self.blobs)
+
+    def starting_ingest(self) -> StartIngestJob:
+        return StartIngestJob(
+            self.handler,
+            self.read_models,
+            self.answerer,
+            self.parser.check_language,
+            self.run_ingest_job,
+            self.wait_for,
+            self.settings.default_llm,
+        )
+
+    def run_ingest_job(self, job: IngestJob) -> None:
+        """In the background, in the caller's command context: the job's events name who started it."""
+        self.jobs[job.job_id] = self.ingestion_pool.submit(
+            contextvars.copy_context().run,
+            self.ingestor.run,
+            job.job_id,
+            job.collection_id,
+            job.upload_ids,
+            job.settings,
+            job.owner,
+            job.metadata,
+            job.enrich_llm,
+            job.already_ingested,
+        )
+
+    def _commands(self) -> Commands:
+        return Commands(self.handler, self.wait_for)
 
     def ensure_admin_key(self) -> None:
         """Make sure an admin can get in: the key from PARLEY_ADMIN_API_KEY, or a new one printed once."""
@@ -141,28 +208,70 @@ def reader_weights(settings: Settings) -> ReaderWeights:
     return msgspec.structs.replace(defaults, threshold=settings.decline_threshold)
 
 
-def bootstrap(settings: Settings) -> Parley:
+@dataclass(frozen=True)
+class ReadSide:
+    """The read models, their queries, the lexical index and the checkpoints of the other projections: one
+    engine serves them all, so they are built together."""
+
+    store: ReadModelStore
+    queries: ReadModelQueries
+    lexical: LexicalIndex
+    checkpoints: CheckpointStore
+
+
+def _unsupported(variable: str, value: str, supported: str) -> ConfigurationError:
+    return ConfigurationError(f"{variable}={value!r}: not an engine this build serves; use {supported}")
+
+
+def event_store_of(settings: Settings) -> EventStore:
+    if settings.event_store == "sqlite":
+        return SQLiteEventStore(settings.data_dir / "events.sqlite3")
+    raise _unsupported("PARLEY_EVENT_STORE", settings.event_store, "sqlite (the embedded log in PARLEY_DATA_DIR)")
+
+
+def read_side_of(settings: Settings) -> ReadSide:
+    if settings.read_store == "sqlite":
+        store = SQLiteReadModelStore(settings.data_dir / "read_models.sqlite3")
+        return ReadSide(store, SQLiteReadModelQueries(store), FTS5LexicalIndex(store), store)
+    raise _unsupported("PARLEY_READ_STORE", settings.read_store, "sqlite (the embedded read models)")
+
+
+def vector_index_of(settings: Settings) -> VectorIndex:
+    if settings.vector_index == "chroma":
+        return ChromaVectorIndex(settings.data_dir / "chroma")
+    raise _unsupported("PARLEY_VECTOR_INDEX", settings.vector_index, "chroma (embedded Chroma in PARLEY_DATA_DIR)")
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    events: EventStore | None = None,
+    read_side: ReadSide | None = None,
+    index: VectorIndex | None = None,
+    blobs: BlobStore | None = None,
+) -> Parley:
+    """Wire a Parley process; the stores come from the settings unless handed in."""
     configure_process()
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
-    events = SQLiteEventStore(data / "events.sqlite3")
-    read_store = SQLiteReadStore(data / "read_models.sqlite3", read_models.SCHEMA)
-    queries = ReadModels(read_store)
+    events = events or event_store_of(settings)
+    read_side = read_side or read_side_of(settings)
+    index = index or vector_index_of(settings)
+    blobs = blobs or FileBlobStore(data / "blobs")
     tokenizer = MiniLMTokenizer()
     minilm = MiniLMEmbedder()
     embedder = CachedEmbedder(minilm, data / "embeddings.sqlite3")
     # What makes documents searchable embeds on every core; queries and the background warmer stay on one.
     chunk_embedder = CachedEmbedder(ParallelEmbedder(minilm, available_cores()), data / "embeddings.sqlite3")
-    index = ChromaVectorIndex(data / "chroma")
+    checkpoints = read_side.checkpoints
     projections = Projections(
         [
-            ProjectionRunner(events, ReadModelProjection(read_store)),
-            ProjectionRunner(events, VectorIndexProjection(index, chunk_embedder, read_store)),
-            ProjectionRunner(events, SentenceVectorProjection(embedder, read_store)),
+            ProjectionRunner(events, ReadModelProjection(read_side.store)),
+            ProjectionRunner(events, VectorIndexProjection(index, chunk_embedder, checkpoints)),
+            ProjectionRunner(events, SentenceVectorProjection(embedder, checkpoints)),
         ]
     )
     handler = CommandHandler(events)
-    blobs = FileBlobStore(data / "blobs")
     parser = FileParser()
 
     def wait_for(position: int) -> None:
@@ -171,9 +280,10 @@ def bootstrap(settings: Settings) -> Parley:
     answerer = HaystackAnswerer(
         embedder,
         index,
-        queries,
+        read_side.queries,
         tokenizer,
         reader_weights(settings),
+        lexical=read_side.lexical,
         max_llm_calls=settings.max_llm_calls,
         extractive_context_tokens=settings.extractive_context_tokens,
     )
@@ -204,8 +314,8 @@ def bootstrap(settings: Settings) -> Parley:
     return Parley(
         settings=settings,
         events=events,
-        read_store=read_store,
-        read_models=queries,
+        read_store=read_side.store,
+        read_models=read_side.queries,
         projections=projections,
         handler=handler,
         blobs=blobs,

@@ -25,4 +25,4 @@ async def collection_scope(connection: ASGIConnection[Any, Any, Any, Any], _: Ba
     row = await anyio.to_thread.run_sync(connection.app.state.parley.read_models.chat_session, session_id)
     if row is None:
         raise NotFound(f"chat session {session_id} not found")
-    caller.check_collection(row["collection_id"])
+    caller.check_collection(row.collection_id)

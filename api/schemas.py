@@ -1,4 +1,4 @@
-"""Wire models of the h2oGPTe REST API v1 (msgspec Structs), and their construction from read-model rows.
+"""Wire models of the h2oGPTe REST API v1 (msgspec Structs), and their construction from read-model views.
 
 Field names and required-ness follow the ``h2ogpte`` 1.7.5 client's pydantic models, which validate strictly:
 a required field is never null and integers are never floats.
@@ -13,6 +13,7 @@ import msgspec
 
 from domain.chat import MAX_QUESTION_CHARS
 from domain.events import ChatSettings, CollectionSettings
+from domain.views import ChatSessionView, CollectionView, DocumentView, JobItemView, JobView, MessageView, ReferenceView
 
 
 class Wire(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -67,22 +68,22 @@ class Collection(Wire):
     metadata_dict: dict[str, Any] | None = None
 
 
-def collection_from_row(row: dict[str, Any]) -> Collection:
+def collection_from_row(row: CollectionView) -> Collection:
     return Collection(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        embedding_model=row["embedding_model"],
-        document_count=row["document_count"],
-        document_size=row["document_size"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        embedding_model=row.embedding_model,
+        document_count=row.document_count,
+        document_size=row.document_size,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
         user_count=1,
         is_public=False,
-        username=row["owner"],
-        sessions_count=row["sessions_count"],
+        username=row.owner,
+        sessions_count=row.sessions_count,
         status="ok",
-        rag_type=row["rag_type"],
+        rag_type=row.rag_type,
     )
 
 
@@ -109,22 +110,22 @@ class SuggestedQuestion(Wire):
     question: str
 
 
-def document_from_row(row: dict[str, Any], with_summary: bool = True) -> Document:
+def document_from_row(row: DocumentView, with_summary: bool = True) -> Document:
     return Document(
-        id=row["id"],
-        name=row["name"],
-        username=row["owner"],
-        type=row["type"],
-        size=row["size"],
-        page_count=row["page_count"],
-        status=row["status"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-        metadata_dict=msgspec.json.decode(row["metadata"]) if row["metadata"] else None,
-        error=row["error"],
-        summary=row["summary"] if with_summary else None,
+        id=row.id,
+        name=row.name,
+        username=row.owner,
+        type=row.type,
+        size=row.size,
+        page_count=row.page_count,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        metadata_dict=msgspec.json.decode(row.metadata) if row.metadata else None,
+        error=row.error,
+        summary=row.summary if with_summary else None,
         summary_parameters=(
-            msgspec.json.encode({"llm": row["summary_llm"]}).decode() if with_summary and row["summary_llm"] else None
+            msgspec.json.encode({"llm": row.summary_llm}).decode() if with_summary and row.summary_llm else None
         ),
     )
 
@@ -163,33 +164,33 @@ class JobDetails(Wire):
     files_failed: int | None = None
 
 
-def job_from_rows(row: dict[str, Any], items: list[dict[str, Any]], now: datetime) -> JobDetails:
-    created = datetime.fromisoformat(row["created_at"])
-    updated = datetime.fromisoformat(row["updated_at"])
-    finished = row["status"] != "in progress"
+def job_from_rows(row: JobView, items: list[JobItemView], now: datetime) -> JobDetails:
+    created = row.created_at
+    updated = row.updated_at
+    finished = row.status != "in progress"
     end = updated if finished else now
     seconds = max(0.0, (end - created).total_seconds())
-    total = row["items_total"]
-    done = row["items_completed"] + row["items_failed"] + row["item_progress"]
+    total = row.items_total
+    done = row.items_completed + row.items_failed + row.item_progress
     return JobDetails(
-        id=row["id"],
-        name=row["name"],
-        overall_status=row["status"],
-        passed_percentage=row["items_completed"] / total if total else 0.0,
-        failed_percentage=row["items_failed"] / total if total else 0.0,
+        id=row.id,
+        name=row.name,
+        overall_status=row.status,
+        passed_percentage=row.items_completed / total if total else 0.0,
+        failed_percentage=row.items_failed / total if total else 0.0,
         # 1.0 only once the job itself has finished (its documents are searchable then).
         progress=1.0 if finished else min(done / total, 0.99) if total else 0.0,
         created_at=created,
         updated_at=updated,
-        kind=row["kind"],
-        statuses=[JobDetailsStatus(id=item["item_id"], status=item["status"]) for item in items],
-        errors=[item["error"] for item in items if item["error"]],
+        kind=row.kind,
+        statuses=[JobDetailsStatus(id=item.item_id, status=item.status) for item in items],
+        errors=[item.error for item in items if item.error],
         duration=f"{seconds:.1f}s",
         duration_seconds=seconds,
-        timeout=row["timeout"],
+        timeout=row.timeout,
         start_time=created.timestamp(),
         files_total=total,
-        files_failed=row["items_failed"],
+        files_failed=row.items_failed,
     )
 
 
@@ -214,15 +215,15 @@ class ChatSession(Wire):
     username: str | None = None
 
 
-def chat_session_from_row(row: dict[str, Any]) -> ChatSession:
+def chat_session_from_row(row: ChatSessionView) -> ChatSession:
     return ChatSession(
-        id=row["id"],
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-        name=row["name"],
-        collection_id=row["collection_id"],
-        collection_name=row.get("collection_name"),
-        latest_message_content=row["latest_message_content"],
-        username=row["owner"],
+        id=row.id,
+        updated_at=row.updated_at,
+        name=row.name,
+        collection_id=row.collection_id,
+        collection_name=row.collection_name,
+        latest_message_content=row.latest_message_content,
+        username=row.owner,
     )
 
 
@@ -269,18 +270,18 @@ class ChatMessage(Wire):
     type_list: list[ChatMessageMeta] | None = None
 
 
-def chat_message_from_row(row: dict[str, Any]) -> ChatMessage:
+def chat_message_from_row(row: MessageView) -> ChatMessage:
     return ChatMessage(
-        id=row["id"],
-        content=row["content"],
+        id=row.id,
+        content=row.content,
         votes=0,
-        created_at=datetime.fromisoformat(row["created_at"]),
-        has_references=row["total_references"] > 0,
-        total_references=row["total_references"],
-        username=row["username"],
-        reply_to=row["reply_to"],
-        error=row["error"],
-        llm_args=row["llm_args"],
+        created_at=row.created_at,
+        has_references=row.total_references > 0,
+        total_references=row.total_references,
+        username=row.username,
+        reply_to=row.reply_to,
+        error=row.error,
+        llm_args=row.llm_args,
     )
 
 
@@ -295,16 +296,16 @@ class ChatMessageReference(Wire):
     content: str | None = None
 
 
-def reference_from_row(row: dict[str, Any], document_exists: bool) -> ChatMessageReference:
+def reference_from_row(row: ReferenceView, document_exists: bool) -> ChatMessageReference:
     return ChatMessageReference(
-        document_id=row["document_id"],
-        document_name=row["document_name"],
-        chunk_id=row["chunk_id"],
-        score=row["score"],
-        pages=row["pages"],
+        document_id=row.document_id,
+        document_name=row.document_name,
+        chunk_id=row.chunk_id,
+        score=row.score,
+        pages=row.pages,
         were_references_deleted=not document_exists,
-        collection_id=row["collection_id"],
-        content=row["content"],
+        collection_id=row.collection_id,
+        content=row.content,
     )
 
 

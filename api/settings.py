@@ -17,6 +17,9 @@ LOCAL_BACKEND = "local"  # the backend name of PARLEY_LLM=local
 # The environment variable of each setting that has one (PARLEY_ADMIN_API_KEY is read only when not empty).
 _VARIABLES = {
     "data_dir": "PARLEY_DATA_DIR",
+    "event_store": "PARLEY_EVENT_STORE",
+    "read_store": "PARLEY_READ_STORE",
+    "vector_index": "PARLEY_VECTOR_INDEX",
     "host": "PARLEY_HOST",
     "port": "PARLEY_PORT",
     "admin_api_key": "PARLEY_ADMIN_API_KEY",
@@ -39,6 +42,10 @@ class LocalLLM(msgspec.Struct, frozen=True, kw_only=True):
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path("./data")
+    # Where each store lives: the embedded engines in data_dir by default; a URL for a server (see bootstrap).
+    event_store: str = "sqlite"
+    read_store: str = "sqlite"
+    vector_index: str = "chroma"
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     admin_api_key: str | None = None

@@ -206,7 +206,7 @@ class Components:
     embedder: Any  # CachedEmbedder, one thread: the sentence vectors (as the server's background warmer)
     chunk_embedder: Any  # CachedEmbedder over a ParallelEmbedder: the chunks, on every core (as the index projection)
     index: Any  # ChromaVectorIndex
-    read_store: Any  # SQLiteReadStore
+    read_store: Any  # SQLiteReadModelStore
     collection_id: str
 
 
@@ -276,8 +276,6 @@ def vector_stage(chunks: Sequence[Sequence[Chunk]], vectors: Sequence[Any], part
 def read_model_stage(corpus: Corpus, chunks: Sequence[Sequence[Chunk]], parts: Components) -> StageTiming:
     """The read-model projector's writes for each ingested document, one transaction each: the document row, its
     chunk rows and the chunks_fts (BM25) rows."""
-    from projections import read_models
-
     started = time.perf_counter()
     for (name, data), document in zip(corpus.files, chunks, strict=True):
         event = DocumentIngested(
@@ -294,8 +292,7 @@ def read_model_stage(corpus: Corpus, chunks: Sequence[Sequence[Chunk]], parts: C
             metadata={},
             owner="bench",
         )
-        with parts.read_store.transaction() as conn:
-            read_models.project(conn, _record(event), event)
+        parts.read_store.apply("read_models", [(_record(event), event)])
     return StageTiming("read models", time.perf_counter() - started)
 
 
@@ -314,21 +311,19 @@ def components(tokenizer: Tokenizer, warm_embedder: Any) -> Iterator[Components]
     from adapters.minilm import ParallelEmbedder
     from adapters.parsers.ocr import available_cores
     from adapters.sqlite.embedding_cache import CachedEmbedder
-    from adapters.sqlite.read_store import SQLiteReadStore
-    from projections import read_models
+    from adapters.sqlite.read_models import SQLiteReadModelStore
 
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as directory:
         root = Path(directory)
         collection_id = str(uuid.uuid4())
         index = ChromaVectorIndex(root / "chroma")
         index.upsert(collection_id, "-", [], [])  # creates the Chroma collection
-        read_store = SQLiteReadStore(root / "read_models.sqlite3", read_models.SCHEMA)
+        read_store = SQLiteReadModelStore(root / "read_models.sqlite3")
         created = CollectionCreated(
             collection_id=collection_id, name="bench", description="", embedding_model="all-MiniLM-L6-v2",
             settings=CollectionSettings(), chat_settings=ChatSettings(), rag_type=None, owner="bench",
         )  # fmt: skip
-        with read_store.transaction() as conn:
-            read_models.project(conn, _record(created), created)
+        read_store.apply("read_models", [(_record(created), created)])
         cache = root / "embeddings.sqlite3"
         parallel = ParallelEmbedder(warm_embedder, available_cores())
         try:
@@ -451,7 +446,7 @@ def instrumented_parley(data_dir: Path) -> Iterator[tuple[Any, Busy, BarParser]]
     """A started Parley on ``data_dir`` whose stages report their busy time."""
     from api.bootstrap import bootstrap
     from api.settings import Settings
-    from projections import read_models
+    from projections.read_model_projection import ReadModelProjection
 
     parley = bootstrap(Settings(data_dir=data_dir, admin_api_key="sk-bench"))
     parley.start()
@@ -465,7 +460,7 @@ def instrumented_parley(data_dir: Path) -> Iterator[tuple[Any, Busy, BarParser]]
     parley.index.upsert = busy.wrap("vectors", parley.index.upsert)  # type: ignore[method-assign]
     for runner in parley.projections.runners:
         projection: Any = runner.projection
-        if projection.name == read_models.NAME:
+        if isinstance(projection, ReadModelProjection):
             projection.apply = busy.wrap("read models", projection.apply)
         elif hasattr(projection, "embedder"):  # the vector index (serving) and the sentence vectors (background)
             projection.embedder = TimedEmbedder(
@@ -522,11 +517,12 @@ def run_end_to_end(corpus: Corpus, parley: Any, busy: Busy, parser: BarParser) -
         ready = time.perf_counter() - started
     spent = busy.take()
     row = parley.read_models.job(job_id)
-    if row is None or row["items_failed"]:
-        raise RuntimeError(f"{corpus.name}: {row and row['items_failed']} file(s) failed to ingest")
+    if row is None or row.items_failed:
+        raise RuntimeError(f"{corpus.name}: {row and row.items_failed} file(s) failed to ingest")
     documents = parley.read_models.documents(0, len(ids) + 1, collection_id=collection_id)
-    pages = sum(int(document["page_count"]) for document in documents)
-    chunks = int(parley.read_models.collection(collection_id)["next_chunk_id"]) - 1
+    pages = sum(document.page_count for document in documents)
+    collection = parley.read_models.collection(collection_id)
+    chunks = collection.next_chunk_id - 1 if collection is not None else 0
     timings = [StageTiming(stage, spent.get(stage, 0.0)) for stage in E2E_STAGES]
     background = [StageTiming(stage, spent.get(stage, 0.0)) for stage in E2E_BACKGROUND]
     found = Corpus(corpus.name, corpus.files, pages, corpus.ocr)

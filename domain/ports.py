@@ -13,6 +13,20 @@ from typing import Any, Protocol
 import msgspec
 
 from domain.answering import Answer, AnswerRequest
+from domain.events import AnyEvent
+from domain.views import (
+    ApiKeyView,
+    ChatSessionView,
+    ChunkView,
+    CollectionView,
+    DocumentView,
+    JobItemView,
+    JobView,
+    LexicalHit,
+    MessageView,
+    ReferenceView,
+    UploadView,
+)
 
 NO_STREAM = -1  # expected_version for "this stream must not exist yet"
 ANY_VERSION: None = None  # expected_version for "append whatever the stream holds"
@@ -183,17 +197,128 @@ class DocumentEnricher(Protocol):
         ...
 
 
-Row = dict[str, Any]  # a read-model row, column by name (typed query results are to come)
+# --- the read side ----------------------------------------------------------------------------------------
+
+
+class CheckpointStore(Protocol):
+    """Where a projection whose engine has no transactions of its own (a vector index) keeps its position."""
+
+    def checkpoint(self, name: str) -> int:
+        """The position of the last event the projection ``name`` applied; 0 before the first."""
+        ...
+
+    def save_checkpoint(self, name: str, position: int) -> None: ...
+
+
+class ReadModelStore(CheckpointStore, Protocol):
+    """The read models' home: folds events into them, each page with its checkpoint in one transaction, so a
+    crash never applies an event twice or loses one. Dropping it and applying the log from position 0 rebuilds
+    it exactly."""
+
+    rebuilt: bool  # it found its read models built by another schema, dropped them and starts from position 0
+
+    def apply(self, name: str, page: Sequence[tuple[RecordedEvent, AnyEvent]]) -> None:
+        """Fold the page's events (each with its record) and store the last one's position as ``name``'s
+        checkpoint, atomically."""
+        ...
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every read model's content in a stable order, to compare two builds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LexicalIndex(Protocol):
+    """Keyword search over a collection's chunks (kept by the read-model projector, in the same transaction)."""
+
+    def search(self, collection_id: str, terms: Sequence[str], limit: int) -> list[LexicalHit]:
+        """The best matches for any of ``terms``, best first; none for no terms."""
+        ...
 
 
 class ChatReads(Protocol):
-    """The reads that asking a question needs."""
+    """The reads that asking a question and managing collections and sessions need."""
 
-    def chat_session(self, session_id: str) -> Row | None: ...
+    def chat_session(self, session_id: str) -> ChatSessionView | None: ...
 
-    def collection(self, collection_id: str) -> Row | None: ...
+    def collection(self, collection_id: str) -> CollectionView | None: ...
 
-    def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[Row]: ...
+    def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[MessageView]: ...
+
+
+class ChunkReads(Protocol):
+    """The reads the pipelines need beside the indexes."""
+
+    def chunks_by_position(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkView]:
+        """The chunks at (document_id, ordinal), with their document's name; unknown keys are left out."""
+        ...
+
+    def collection_chunks(self, collection_id: str, limit: int) -> list[ChunkView]:
+        """Up to ``limit`` chunks of a collection, in document (by name) and reading order."""
+        ...
+
+    def chunk_totals(self, collection_id: str) -> tuple[int, int]:
+        """How many chunks a collection has, and their tokens together."""
+        ...
+
+
+class ReadModelQueries(ChatReads, ChunkReads, Protocol):
+    """Every read the entry points and the pipelines make. Sort columns that are not known fall back to
+    ``updated_at``; listings are ordered stably (ties broken by id)."""
+
+    def collections(self, offset: int, limit: int, sort_column: str, ascending: bool) -> list[CollectionView]: ...
+
+    def collection_count(self) -> int: ...
+
+    def document(self, document_id: str) -> DocumentView | None: ...
+
+    def documents(
+        self,
+        offset: int,
+        limit: int,
+        collection_id: str | None = None,
+        sort_column: str = "updated_at",
+        ascending: bool = False,
+    ) -> list[DocumentView]:
+        """All documents, or a collection's ingested ones."""
+        ...
+
+    def document_count(self, collection_id: str | None = None) -> int: ...
+
+    def documents_from_uploads(self, collection_id: str, upload_ids: Sequence[str]) -> dict[str, str]:
+        """The collection's ingested documents made from ``upload_ids``: document id by upload id."""
+        ...
+
+    def upload(self, upload_id: str) -> UploadView | None: ...
+
+    def suggested_questions(self, collection_id: str, limit: int) -> list[str]:
+        """Questions suggested for the collection's documents, taking turns across documents."""
+        ...
+
+    def chat_sessions(self, offset: int, limit: int, collection_id: str | None = None) -> list[ChatSessionView]:
+        """Newest first."""
+        ...
+
+    def chat_session_count(self, collection_id: str | None = None) -> int: ...
+
+    def message(self, message_id: str) -> MessageView | None: ...
+
+    def references(self, message_id: str, limit: int | None = None) -> list[ReferenceView]:
+        """By rank."""
+        ...
+
+    def job(self, job_id: str) -> JobView | None: ...
+
+    def job_items(self, job_id: str) -> list[JobItemView]: ...
+
+    def jobs(self, owner: str | None = None) -> list[JobView]:
+        """Newest first."""
+        ...
+
+    def api_key_by_hash(self, secret_hash: str) -> ApiKeyView | None: ...
+
+    def api_key_count(self) -> int: ...
 
 
 class Answerer(Protocol):

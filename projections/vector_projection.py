@@ -15,10 +15,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.sqlite.read_store import SQLiteReadStore
 from domain import events as ev
 from domain.chunking import split_sentences
-from domain.ports import RecordedEvent, VectorIndex
+from domain.ports import CheckpointStore, RecordedEvent, VectorIndex
 
 NAME = "vector_index"
 BACKGROUND_NICE = 19  # the lowest CPU priority: the warmer gets only the time nothing else wants
@@ -28,7 +27,7 @@ class VectorIndexProjection:
     name = NAME
     serving = True
 
-    def __init__(self, index: VectorIndex, embedder: Any, checkpoints: SQLiteReadStore) -> None:
+    def __init__(self, index: VectorIndex, embedder: Any, checkpoints: CheckpointStore) -> None:
         self.index = index
         self.embedder = embedder
         self.checkpoints = checkpoints
@@ -54,8 +53,7 @@ class VectorIndexProjection:
                 self.index.delete_document(event.collection_id, event.document_id)
             else:
                 self.index.drop_collection(event.collection_id)
-        with self.checkpoints.transaction() as conn:
-            self.checkpoints.set_checkpoint(conn, self.name, page[-1].position)
+        self.checkpoints.save_checkpoint(self.name, page[-1].position)
 
 
 class SentenceVectorProjection:
@@ -71,7 +69,7 @@ class SentenceVectorProjection:
     name = "sentence_vectors"
     serving = False
 
-    def __init__(self, embedder: Any, checkpoints: SQLiteReadStore) -> None:
+    def __init__(self, embedder: Any, checkpoints: CheckpointStore) -> None:
         self.embedder = embedder
         self.checkpoints = checkpoints
 
@@ -89,8 +87,7 @@ class SentenceVectorProjection:
         ]
         if sentences:
             self.embedder.embed(sentences)
-        with self.checkpoints.transaction() as conn:
-            self.checkpoints.set_checkpoint(conn, self.name, page[-1].position)
+        self.checkpoints.save_checkpoint(self.name, page[-1].position)
 
 
 def _run_in_background() -> None:

@@ -14,8 +14,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from adapters.rag import prompts
 from adapters.rag.disfluency import repair
 from adapters.rag.text import content_words
-from domain.ports import VectorIndex
-from projections.queries import ReadModels
+from domain.ports import ChunkReads, LexicalIndex, VectorIndex
+from domain.views import ChunkView
 
 
 @component
@@ -116,12 +116,13 @@ class HybridRetriever:
 
     Usage::
 
-        retriever = HybridRetriever(index, read_models)
+        retriever = HybridRetriever(index, lexical, read_models)
         retriever.run(query="who?", query_embedding=vec, collection_id=cid, top_k=5)["documents"]
     """
 
-    def __init__(self, index: VectorIndex, read_models: ReadModels) -> None:
+    def __init__(self, index: VectorIndex, lexical: LexicalIndex, read_models: ChunkReads) -> None:
         self.index = index
+        self.lexical = lexical
         self.read_models = read_models
 
     @component.output_types(documents=list[Document], retrieval_time=float, best_score=float | None)
@@ -145,8 +146,9 @@ class HybridRetriever:
             lists.append(_normalised([(h.document_id, h.ordinal, h.score) for h in hits], fusion == "score"))
             weights.append(weight)
         if mode in ("hybrid", "bm25"):
-            hits_bm25 = self.read_models.bm25(collection_id, list(dict.fromkeys(content_words(query))), CANDIDATES)
-            lists.append(_normalised(hits_bm25, fusion == "score"))
+            terms = list(dict.fromkeys(content_words(query)))
+            hits_bm25 = self.lexical.search(collection_id, terms, CANDIDATES)
+            lists.append(_normalised([(h.document_id, h.ordinal, h.score) for h in hits_bm25], fusion == "score"))
             weights.append(1.0 - weight if mode == "hybrid" else 1.0)
         if len(lists) == 1:
             fused = lists[0]
@@ -169,19 +171,19 @@ class HybridRetriever:
         return {"documents": documents, "retrieval_time": time.perf_counter() - started, "best_score": best_score}
 
 
-def chunk_document(row: dict[str, Any], score: float, **meta: Any) -> Document:
-    """A chunk row of the read models (with its document's name) as a Haystack Document."""
+def chunk_document(chunk: ChunkView, score: float, **meta: Any) -> Document:
+    """A chunk of the read models (with its document's name) as a Haystack Document."""
     return Document(
-        id=f"{row['document_id']}:{row['ordinal']}",
-        content=row["text"],
+        id=f"{chunk.document_id}:{chunk.ordinal}",
+        content=chunk.text,
         score=score,
         meta={
-            "collection_id": row["collection_id"],
-            "document_id": row["document_id"],
-            "document_name": row["document_name"],
-            "chunk_id": row["chunk_id"],
-            "ordinal": row["ordinal"],
-            "pages": row["pages"],
+            "collection_id": chunk.collection_id,
+            "document_id": chunk.document_id,
+            "document_name": chunk.document_name,
+            "chunk_id": chunk.chunk_id,
+            "ordinal": chunk.ordinal,
+            "pages": chunk.pages,
             **meta,
         },
     )

@@ -50,8 +50,7 @@ from domain.chunking import split_sentences
 from domain.collection import RAG_TYPES
 from domain.errors import InvalidCommand, ParleyError
 from domain.events import Reference
-from domain.ports import Tokenizer, VectorIndex
-from projections.queries import ReadModels
+from domain.ports import ChunkReads, LexicalIndex, Tokenizer, VectorIndex
 
 MODES = tuple(mode for mode in RAG_TYPES if mode != "auto")  # auto chooses one of these
 _SUMMARY_REQUEST = re.compile(
@@ -118,10 +117,11 @@ class HaystackAnswerer:
         self,
         embedder: Any,
         index: VectorIndex,
-        read_models: ReadModels,
+        read_models: ChunkReads,
         tokenizer: Tokenizer,
         reader: ReaderWeights | None = None,
         *,
+        lexical: LexicalIndex,
         max_llm_calls: int,
         extractive_context_tokens: int,
     ) -> None:
@@ -130,7 +130,7 @@ class HaystackAnswerer:
         self.read_models = read_models
         self.reader = reader or ReaderWeights()
         self.max_llm_calls = max_llm_calls
-        self._retrieval = self._retrieval_pipeline(embedder, index, read_models)
+        self._retrieval = self._retrieval_pipeline(embedder, index, lexical, read_models)
         self._assembler = PromptAssembler()  # to measure prompts before a call
         self._models: dict[str, ChatModel] = {}
         self.add_model(
@@ -162,11 +162,13 @@ class HaystackAnswerer:
         ]
 
     @staticmethod
-    def _retrieval_pipeline(embedder: Any, index: VectorIndex, read_models: ReadModels) -> Pipeline:
+    def _retrieval_pipeline(
+        embedder: Any, index: VectorIndex, lexical: LexicalIndex, read_models: ChunkReads
+    ) -> Pipeline:
         pipeline = Pipeline()
         pipeline.add_component("repairer", QuestionRepairer())
         pipeline.add_component("query_embedder", QueryEmbedder(embedder))
-        pipeline.add_component("retriever", HybridRetriever(index, read_models))
+        pipeline.add_component("retriever", HybridRetriever(index, lexical, read_models))
         pipeline.connect("query_embedder.embedding", "retriever.query_embedding")
         return pipeline
 
@@ -531,10 +533,10 @@ class HaystackAnswerer:
             if ordinal + step >= 0
         }
         rows = self.read_models.chunks_by_position(sorted(wanted))
-        ordered = sorted(rows.values(), key=lambda row: (row["document_name"], row["document_id"], row["ordinal"]))
+        ordered = sorted(rows.values(), key=lambda row: (row.document_name, row.document_id, row.ordinal))
         documents = []
         for row in ordered:
-            key = (row["document_id"], row["ordinal"])
+            key = (row.document_id, row.ordinal)
             documents.append(chunk_document(row, scores.get(key, 0.0), neighbour=key not in scores))
         return documents
 

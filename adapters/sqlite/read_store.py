@@ -11,7 +11,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,10 @@ class SQLiteReadStore:
         row = self.connection().execute("SELECT position FROM checkpoints WHERE name = ?", (name,)).fetchone()
         return int(row[0]) if row else 0
 
+    def save_checkpoint(self, name: str, position: int) -> None:
+        with self.transaction() as conn:
+            self.set_checkpoint(conn, name, position)
+
     @staticmethod
     def set_checkpoint(conn: sqlite3.Connection, name: str, position: int) -> None:
         conn.execute(
@@ -102,12 +106,11 @@ class SQLiteReadStore:
         row: sqlite3.Row | None = self.connection().execute(sql, params).fetchone()
         return row
 
-    def content_rows(self, tables: list[str]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-        """Every row of each table in a stable order, for comparing two builds of the read models."""
+    def content_rows(self, tables: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of each table, sorted on all its columns, for comparing two builds of the read models."""
         conn = self.connection()
-        for table in tables:
-            rows = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-            yield table, [tuple(row) for row in rows]
+        return {table: sorted((tuple(row) for row in conn.execute(f"SELECT * FROM {table}")), key=repr)
+                for table in tables}  # fmt: skip
 
     def close(self) -> None:
         self._keepalive.close()

@@ -36,8 +36,8 @@ from api.schemas import (
     chat_session_from_row,
     reference_from_row,
 )
-from api.usecases import asking, sessions
 from domain.errors import AnswerAbandoned, InvalidCommand, NotFound, ParleyError
+from domain.views import ChatSessionView
 
 log = logging.getLogger("parley")
 META_TYPES = ("usage_stats", "prompt_raw", "llm_only", "hyde1", "self_reflection")
@@ -85,7 +85,7 @@ async def _streamed_answer(parley: Parley, session_id: str, data: ChatCompletion
 
     def work() -> None:
         try:
-            put("done", asking(parley)(ask_of(session_id, data, username), on_delta=on_delta))
+            put("done", parley.asking()(ask_of(session_id, data, username), on_delta=on_delta))
         except Exception as error:  # handed to the response: a status code, or the stream's error line
             put("error", error)
 
@@ -142,7 +142,7 @@ class CompletionOperation(Operation):
             answered.content["application/jsonl"] = OpenAPIMediaType(schema=_STREAMED_PIECE)
 
 
-def _session(parley: Parley, session_id: str) -> dict[str, Any]:
+def _session(parley: Parley, session_id: str) -> ChatSessionView:
     row = parley.read_models.chat_session(session_id)
     if row is None:
         raise NotFound(f"chat session {session_id} not found")
@@ -167,7 +167,7 @@ class ChatController(Controller):
         await optional_body(request, CreateChatSessionRequest)
         who = caller(request)
 
-        row = await anyio.to_thread.run_sync(sessions(parley).create, collection_id, who.username)
+        row = await anyio.to_thread.run_sync(parley.sessions().create, collection_id, who.username)
         return chat_session_from_row(row)
 
     @get("/", status_code=200, operation_id="list_chat_sessions", responses=LIST, sync_to_thread=True)
@@ -187,7 +187,7 @@ class ChatController(Controller):
         "/{session_id:str}", status_code=200, operation_id="update_chat_session", responses=COMMAND, sync_to_thread=True
     )
     def update_chat_session(self, parley: Parley, session_id: str, data: ChatSessionUpdateRequest) -> ChatSession:
-        return chat_session_from_row(sessions(parley).rename(session_id, data.name))
+        return chat_session_from_row(parley.sessions().rename(session_id, data.name))
 
     @delete(
         "/{session_id:str}",
@@ -197,7 +197,7 @@ class ChatController(Controller):
         sync_to_thread=True,
     )
     def delete_chat_session(self, parley: Parley, session_id: str, timeout: float | None = None) -> None:
-        sessions(parley).delete(session_id)
+        parley.sessions().delete(session_id)
 
     @post(
         "/{session_id:str}/completions",
@@ -219,7 +219,7 @@ class ChatController(Controller):
         fails after streaming began (before that, errors are ordinary status codes)."""
         who = caller(request)
         if not (data.stream or prefers_jsonl(request.headers.get("accept", ""))):
-            asked = await anyio.to_thread.run_sync(asking(parley), ask_of(session_id, data, who.username))
+            asked = await anyio.to_thread.run_sync(parley.asking(), ask_of(session_id, data, who.username))
             return Response(ChatCompletion(message_id=asked.message_id, body=asked.text))
         return await _streamed_answer(parley, session_id, data, who.username)
 
@@ -229,7 +229,7 @@ class ChatController(Controller):
         self, parley: Parley, session_id: str, limit: Limit = 10
     ) -> list[SuggestedQuestion]:
         """Questions suggested for the documents of the session's collection."""
-        collection_id = _session(parley, session_id)["collection_id"]
+        collection_id = _session(parley, session_id).collection_id
         _, limit = page(0, limit)
         questions = parley.read_models.suggested_questions(collection_id, limit) if collection_id else []
         return [SuggestedQuestion(question=question) for question in questions]
@@ -267,7 +267,7 @@ class MessageController(Controller):
         if parley.read_models.message(message_id) is None:
             raise NotFound(f"message {message_id} not found")
         rows = parley.read_models.references(message_id, None if limit is None else page(0, limit)[1])
-        return [reference_from_row(row, parley.read_models.document(row["document_id"]) is not None) for row in rows]
+        return [reference_from_row(row, parley.read_models.document(row.document_id) is not None) for row in rows]
 
     @get(
         "/{message_id:str}/meta", status_code=200, operation_id="get_message_meta", responses=READ, sync_to_thread=True
@@ -279,4 +279,5 @@ class MessageController(Controller):
         if info_type is not None and info_type not in META_TYPES:
             raise InvalidCommand(f"info_type must be one of {', '.join(META_TYPES)}, got {info_type!r}")
         wanted = [info_type] if info_type else list(META_TYPES)
-        return [ChatMessageMeta(message_type=kind, content=row[kind]) for kind in wanted if row.get(kind) is not None]
+        contents = {kind: getattr(row, kind) for kind in wanted}
+        return [ChatMessageMeta(message_type=kind, content=text) for kind, text in contents.items() if text is not None]

@@ -22,12 +22,12 @@ from api.schemas import (
     collection_from_row,
     document_from_row,
 )
-from api.usecases import collections
 from domain.errors import NotFound
 from domain.events import CollectionSettings
+from domain.views import CollectionView
 
 
-def _collection(parley: Parley, collection_id: str) -> dict[str, Any]:
+def _collection(parley: Parley, collection_id: str) -> CollectionView:
     row = parley.read_models.collection(collection_id)
     if row is None:
         raise NotFound(f"collection {collection_id} not found")
@@ -43,7 +43,7 @@ class CollectionController(Controller):
     def create_collection(
         self, parley: Parley, request: Request[Any, Any, Any], data: CollectionCreateRequest
     ) -> Collection:
-        row = collections(parley).create(
+        row = parley.collections().create(
             name=data.name,
             description=data.description,
             embedding_model=data.embedding_model,
@@ -83,7 +83,7 @@ class CollectionController(Controller):
     )
     def update_collection(self, parley: Parley, collection_id: str, data: CollectionUpdateRequest) -> Collection:
         changes = {"name": data.name, "description": data.description, "rag_type": data.rag_type}
-        return collection_from_row(collections(parley).update(collection_id, **changes))
+        return collection_from_row(parley.collections().update(collection_id, **changes))
 
     @delete(
         "/{collection_id:str}",
@@ -93,7 +93,7 @@ class CollectionController(Controller):
         sync_to_thread=True,
     )
     def delete_collection(self, parley: Parley, collection_id: str, timeout: float | None = None) -> None:
-        collections(parley).delete(collection_id)
+        parley.collections().delete(collection_id)
 
     @get(
         "/{collection_id:str}/settings",
@@ -104,7 +104,7 @@ class CollectionController(Controller):
     )
     def get_collection_settings(self, parley: Parley, collection_id: str) -> CollectionSettings:
         row = _collection(parley, collection_id)
-        return msgspec.json.decode(row["settings"], type=CollectionSettings)
+        return msgspec.json.decode(row.settings, type=CollectionSettings)
 
     @put(
         "/{collection_id:str}/settings",
@@ -114,7 +114,7 @@ class CollectionController(Controller):
         sync_to_thread=True,
     )
     def update_collection_settings(self, parley: Parley, collection_id: str, data: CollectionSettings) -> None:
-        collections(parley).replace_settings(collection_id, data)
+        parley.collections().replace_settings(collection_id, data)
 
     @get(
         "/{collection_id:str}/documents",
@@ -152,7 +152,7 @@ class CollectionController(Controller):
     def delete_document_from_collection(
         self, parley: Parley, collection_id: str, document_id: str, timeout: float | None = None
     ) -> None:
-        collections(parley).remove_document(collection_id, document_id)
+        parley.collections().remove_document(collection_id, document_id)
 
     @get(
         "/{collection_id:str}/questions",

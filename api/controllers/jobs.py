@@ -27,7 +27,7 @@ class JobController(Controller):
 
     @get("/", status_code=200, operation_id="list_jobs", responses=LIST, sync_to_thread=True)
     def list_jobs(self, parley: Parley) -> list[JobDetails]:
-        return [job_details(parley, row["id"]) for row in parley.read_models.jobs()]
+        return [job_details(parley, row.id) for row in parley.read_models.jobs()]
 
     @get("/{job_id:str}", status_code=200, operation_id="get_job", responses=READ, sync_to_thread=True)
     def get_job(self, parley: Parley, job_id: str) -> JobDetails:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextvars
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio.to_thread
-import msgspec
 from litestar import Controller, Request, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -20,13 +17,7 @@ from api.controllers._common import API, caller, errors, optional_body, split_id
 from api.controllers.jobs import job_details
 from api.limits import MAX_JSON_BYTES
 from api.schemas import IngestUploadBody, JobDetails, UploadedFile
-from api.usecases import receiving
-from domain import job
-from domain.collection import check_settings
-from domain.errors import InvalidCommand, NotFound, NotReady, PayloadTooLarge
-from domain.events import ChatSettings, CollectionSettings, IngestOptions
-from domain.ingestion import effective_settings, live_collection
-from domain.service import stream_name
+from domain.errors import NotReady, PayloadTooLarge
 
 READ_CHUNK = 1024 * 1024
 
@@ -72,7 +63,7 @@ class UploadController(Controller):
                 raise PayloadTooLarge(f"{sent_filename(data.file)}: file is over the {megabytes:g} MB upload limit")
             parts.append(chunk)
         received = await anyio.to_thread.run_sync(
-            receiving(parley), sent_filename(data.file), b"".join(parts), caller(request).username
+            parley.receiving(), sent_filename(data.file), b"".join(parts), caller(request).username
         )
         return UploadedFile(id=received.upload_id, filename=received.filename)
 
@@ -133,69 +124,11 @@ class UploadController(Controller):
         body = await optional_body(request, IngestUploadBody)
         options = {key: value for key, value in request.query_params.items() if key not in ("collection_id", "timeout")}
         owner = caller(request).username
+        metadata = body.metadata if body is not None else None
 
         def start() -> str:
-            state = live_collection(parley.handler, collection_id)
-            settings = effective_settings(state.settings, options)
-            check_settings(settings)
-            if settings.tesseract_lang and settings.ocr_model != "off":
-                parley.parser.check_language(settings.tesseract_lang)
-            row = parley.read_models.collection(collection_id)
-            chat_settings = msgspec.json.decode(row["chat_settings"], type=ChatSettings) if row else ChatSettings()
-            enrich_llm = _writer(parley, settings, chat_settings.llm)
-            missing = [upload_id for upload_id in ids if parley.read_models.upload(upload_id) is None]
-            if missing:
-                raise NotFound(f"uploads not found: {', '.join(missing[:10])}")
-            job_id = str(uuid.uuid4())
-            result = parley.handler.execute(
-                job,
-                stream_name("job", job_id),
-                job.StartJob(
-                    job_id=job_id,
-                    kind="IngestUploadsJob",
-                    name=f"Ingest {len(ids)} upload(s) into {state.name}",
-                    collection_id=collection_id,
-                    items=tuple(ids),
-                    timeout=timeout,
-                    owner=owner,
-                    ingest=IngestOptions(
-                        settings=settings, metadata=body.metadata or {} if body else {}, enrich_llm=enrich_llm
-                    ),
-                ),
+            return parley.starting_ingest()(
+                ids, collection_id, options, owner=owner, metadata=metadata, timeout=timeout
             )
-            parley.wait_for(result.commit_position if result else None)
-            metadata = body.metadata if body is not None else None
-            already = parley.read_models.documents_from_uploads(collection_id, ids)
-            # The job runs in the request's command context: its events name the caller who started it.
-            parley.jobs[job_id] = parley.ingestion_pool.submit(
-                contextvars.copy_context().run,
-                parley.ingestor.run,
-                job_id,
-                collection_id,
-                ids,
-                settings,
-                owner,
-                metadata,
-                enrich_llm,
-                already,
-            )
-            return job_id
 
         return await anyio.to_thread.run_sync(start)
-
-
-def _writer(parley: Parley, settings: CollectionSettings, collection_llm: str | None) -> str | None:
-    """The model that writes summaries and questions of the job's documents (the collection's, else the default),
-    when the settings ask for either; a model that cannot write questions is refused up front."""
-    if not (settings.gen_doc_summaries or settings.gen_doc_questions):
-        return None
-    llm = collection_llm if collection_llm and collection_llm != "auto" else parley.settings.default_llm
-    if llm not in parley.answerer.models():
-        raise InvalidCommand(f"the collection's llm {llm!r} is not a configured model")
-    if settings.gen_doc_questions and not parley.answerer.generates_text(llm):
-        raise InvalidCommand(
-            f"gen_doc_questions needs a model that writes text, and the collection's model {llm!r} only selects "
-            "sentences from documents: configure an LLM backend (PARLEY_LLM_BASE_URL) and set the collection's "
-            "chat_settings.llm, or ingest without gen_doc_questions"
-        )
-    return llm

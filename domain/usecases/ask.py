@@ -33,8 +33,9 @@ from domain.answering import (
 from domain.collection import RAG_TYPES
 from domain.errors import DomainError, InvalidCommand, NotFound, ParleyError
 from domain.events import AnswerGenerated, ChatSettings
-from domain.ports import Answerer, AppendResult, ChatReads, Row
+from domain.ports import Answerer, AppendResult, ChatReads
 from domain.service import CommandHandler, stream_name
+from domain.views import ChatSessionView, CollectionView
 
 
 class AnswerOverrides(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,6 +141,13 @@ def _reflection(config: dict[str, Any], llm: str, default_llm: str) -> Reflectio
     return Reflection(llm=model, prompt=prompt, system_prompt=system or None, llm_args=validate_llm_args(llm_args))
 
 
+class _Scope(msgspec.Struct, frozen=True, kw_only=True):
+    """What a request's settings take from its collection: a collection's settings checked before it exists."""
+
+    id: str
+    rag_type: str | None
+
+
 class AskInSession:
     """Answers a question in a chat session and records the question with its answer, or with why it has none."""
 
@@ -208,20 +216,20 @@ class AskInSession:
         self.wait_for(_position(self.handler.execute(chat, stream, asked, chat.RecordAnswer(answer=event))))
         return Asked(message_id=answer_id, text=answer.text)
 
-    def answer_request(self, session: Row, ask: Ask) -> AnswerRequest:
+    def answer_request(self, session: ChatSessionView, ask: Ask) -> AnswerRequest:
         """What the answerer is asked: the collection's chat settings with the caller's overrides laid over them."""
-        collection = self.reads.collection(session["collection_id"]) if session["collection_id"] else None
+        collection = self.reads.collection(session.collection_id) if session.collection_id else None
         defaults = (
-            msgspec.json.decode(collection["chat_settings"], type=ChatSettings)
+            msgspec.json.decode(collection.chat_settings, type=ChatSettings)
             if collection is not None
             else ChatSettings()
         )
-        return self._resolve(ask.message, defaults, ask.overrides, collection, session["id"])
+        return self._resolve(ask.message, defaults, ask.overrides, collection, session.id)
 
     def check_chat_settings(self, settings: ChatSettings, rag_type: str | None = None) -> None:
         """A collection's chat settings are checked where they are set, by the same rules as a completion's, so a
         bad setting is a 400 at once rather than in every later completion."""
-        probe = self._resolve("?", settings, AnswerOverrides(), {"id": "", "rag_type": rag_type}, None)
+        probe = self._resolve("?", settings, AnswerOverrides(), _Scope(id="", rag_type=rag_type), None)
         self.answerer.check(probe)
 
     def _resolve(
@@ -229,12 +237,12 @@ class AskInSession:
         question: str,
         defaults: ChatSettings,
         request: AnswerOverrides,
-        collection: Row | None,
+        collection: CollectionView | _Scope | None,
         session_id: str | None,
     ) -> AnswerRequest:
         """The request's settings over the collection's ``defaults``, checked; ``session_id`` None: no history."""
         config = _merged(defaults.rag_config, request.rag_config)
-        rag_type = config.get("rag_type") or (collection or {}).get("rag_type") or "rag"
+        rag_type = config.get("rag_type") or (collection.rag_type if collection is not None else None) or "rag"
         if rag_type not in RAG_TYPES:
             raise InvalidCommand(f"rag_config.rag_type must be one of {', '.join(RAG_TYPES)}, got {rag_type!r}")
         if collection is None:
@@ -267,7 +275,7 @@ class AskInSession:
             system_prompt = DEFAULT_SYSTEM_PROMPT
         return AnswerRequest(
             question=question,
-            collection_id=collection["id"] if collection is not None else None,
+            collection_id=collection.id if collection is not None else None,
             rag_type=rag_type,
             llm=llm,
             llm_args=validate_llm_args(request.llm_args or defaults.llm_args or {}),
@@ -295,11 +303,11 @@ class AskInSession:
 
     def _history(self, session_id: str) -> tuple[Turn, ...]:
         messages = self.reads.messages(session_id)
-        questions = {m["id"]: m["content"] for m in messages if m["reply_to"] is None}
+        questions = {m.id: m.content for m in messages if m.reply_to is None}
         turns = [
-            Turn(question=questions[m["reply_to"]], answer=m["content"])
+            Turn(question=questions[m.reply_to], answer=m.content)
             for m in messages
-            if m["reply_to"] in questions and m["error"] is None
+            if m.reply_to in questions and m.error is None
         ]
         return tuple(turns[-HISTORY_TURNS:])
 

@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from domain import collection, document
 from domain.errors import InvalidCommand, NotFound
 from domain.events import ChatSettings, CollectionSettings
-from domain.ports import ChatReads, Row
+from domain.ports import ChatReads
 from domain.usecases.commands import Commands
+from domain.views import CollectionView
 
 
 class ManageCollections:
@@ -36,7 +37,7 @@ class ManageCollections:
         settings: CollectionSettings | None,
         chat_settings: ChatSettings | None,
         owner: str,
-    ) -> Row:
+    ) -> CollectionView:
         model = embedding_model or self.embedding_models[0]
         if model not in self.embedding_models:
             choices = ", ".join(self.embedding_models)
@@ -59,7 +60,9 @@ class ManageCollections:
         self.commands.run(collection, "collection", collection_id, create)
         return self.read(collection_id)
 
-    def update(self, collection_id: str, *, name: str | None, description: str | None, rag_type: str | None) -> Row:
+    def update(
+        self, collection_id: str, *, name: str | None, description: str | None, rag_type: str | None
+    ) -> CollectionView:
         update = collection.UpdateCollection(
             collection_id=collection_id, name=name, description=description, rag_type=rag_type
         )
@@ -80,7 +83,7 @@ class ManageCollections:
         remove = document.RemoveDocument(document_id=document_id, collection_id=collection_id)
         self.commands.run(document, "document", document_id, remove)
 
-    def read(self, collection_id: str) -> Row:
+    def read(self, collection_id: str) -> CollectionView:
         row = self.reads.collection(collection_id)
         if row is None:
             raise NotFound(f"collection {collection_id} not found")

@@ -1,43 +1,64 @@
-"""Queries over the read models: everything the API and the pipelines read comes through here."""
+"""ReadModelQueries on SQLite: every read of the API and the pipelines, as typed views (``domain/views.py``)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from adapters.sqlite.read_store import SQLiteReadStore
+from domain.views import (
+    ApiKeyView,
+    ChatSessionView,
+    ChunkView,
+    CollectionView,
+    DocumentView,
+    JobItemView,
+    JobView,
+    MessageView,
+    ReferenceView,
+    UploadView,
+    View,
+)
 
-Row = dict[str, Any]
+V = TypeVar("V", bound=View)
 
 COLLECTION_SORT_COLUMNS = {"name", "created_at", "updated_at", "document_count", "document_size", "sessions_count"}
 DOCUMENT_SORT_COLUMNS = {"name", "created_at", "updated_at", "size", "page_count", "type"}
 
 
-def _rows(rows: Sequence[sqlite3.Row]) -> list[Row]:
-    return [dict(row) for row in rows]
+def _view(view: type[V], row: sqlite3.Row) -> V:
+    # strict=False: SQLite keeps timestamps as ISO text and booleans as 0/1.
+    return msgspec.convert(dict(row), view, strict=False)
 
 
-def _one(row: sqlite3.Row | None) -> Row | None:
-    return dict(row) if row is not None else None
+def _views(view: type[V], rows: Sequence[sqlite3.Row]) -> list[V]:
+    return [_view(view, row) for row in rows]
 
 
-class ReadModels:
+def _one(view: type[V], row: sqlite3.Row | None) -> V | None:
+    return _view(view, row) if row is not None else None
+
+
+class SQLiteReadModelQueries:
     def __init__(self, store: SQLiteReadStore) -> None:
         self.store = store
 
     # --- collections -----------------------------------------------------------------------------------
 
-    def collection(self, collection_id: str) -> Row | None:
-        return _one(self.store.fetch_one("SELECT * FROM collections WHERE id = ?", (collection_id,)))
+    def collection(self, collection_id: str) -> CollectionView | None:
+        return _one(CollectionView, self.store.fetch_one("SELECT * FROM collections WHERE id = ?", (collection_id,)))
 
-    def collections(self, offset: int, limit: int, sort_column: str, ascending: bool) -> list[Row]:
+    def collections(self, offset: int, limit: int, sort_column: str, ascending: bool) -> list[CollectionView]:
         column = sort_column if sort_column in COLLECTION_SORT_COLUMNS else "updated_at"
         order = "ASC" if ascending else "DESC"
-        return _rows(
+        return _views(
+            CollectionView,
             self.store.fetch_all(
                 f"SELECT * FROM collections ORDER BY {column} {order}, id LIMIT ? OFFSET ?", (limit, offset)
-            )
+            ),
         )
 
     def collection_count(self) -> int:
@@ -45,8 +66,8 @@ class ReadModels:
 
     # --- documents -------------------------------------------------------------------------------------
 
-    def document(self, document_id: str) -> Row | None:
-        return _one(self.store.fetch_one("SELECT * FROM documents WHERE id = ?", (document_id,)))
+    def document(self, document_id: str) -> DocumentView | None:
+        return _one(DocumentView, self.store.fetch_one("SELECT * FROM documents WHERE id = ?", (document_id,)))
 
     def documents(
         self,
@@ -55,7 +76,7 @@ class ReadModels:
         collection_id: str | None = None,
         sort_column: str = "updated_at",
         ascending: bool = False,
-    ) -> list[Row]:
+    ) -> list[DocumentView]:
         column = sort_column if sort_column in DOCUMENT_SORT_COLUMNS else "updated_at"
         order = "ASC" if ascending else "DESC"
         params: tuple[str, ...] = ()
@@ -63,8 +84,9 @@ class ReadModels:
             sql = "SELECT * FROM documents"
         else:
             sql, params = "SELECT * FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
-        return _rows(
-            self.store.fetch_all(f"{sql} ORDER BY {column} {order}, id LIMIT ? OFFSET ?", (*params, limit, offset))
+        return _views(
+            DocumentView,
+            self.store.fetch_all(f"{sql} ORDER BY {column} {order}, id LIMIT ? OFFSET ?", (*params, limit, offset)),
         )
 
     def document_count(self, collection_id: str | None = None) -> int:
@@ -84,14 +106,14 @@ class ReadModels:
         )
         return {row["upload_id"]: row["id"] for row in rows}
 
-    def upload(self, upload_id: str) -> Row | None:
-        return _one(self.store.fetch_one("SELECT * FROM uploads WHERE id = ?", (upload_id,)))
+    def upload(self, upload_id: str) -> UploadView | None:
+        return _one(UploadView, self.store.fetch_one("SELECT * FROM uploads WHERE id = ?", (upload_id,)))
 
     # --- chunks ----------------------------------------------------------------------------------------
 
-    def chunks_by_position(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Row]:
+    def chunks_by_position(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkView]:
         """Chunk rows (with their document's name) for (document_id, ordinal) keys."""
-        found: dict[tuple[str, int], Row] = {}
+        found: dict[tuple[str, int], ChunkView] = {}
         for first in range(0, len(keys), 400):
             batch = keys[first : first + 400]
             where = " OR ".join("(c.document_id = ? AND c.ordinal = ?)" for _ in batch)
@@ -102,29 +124,18 @@ class ReadModels:
                 params,
             )
             for row in rows:
-                found[(row["document_id"], row["ordinal"])] = dict(row)
+                found[(row["document_id"], row["ordinal"])] = _view(ChunkView, row)
         return found
 
-    def bm25(self, collection_id: str, terms: Sequence[str], limit: int) -> list[tuple[str, int, float]]:
-        """(document_id, ordinal, score) of the best lexical matches for any of ``terms``; higher is better."""
-        if not terms:
-            return []
-        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        rows = self.store.fetch_all(
-            "SELECT document_id, ordinal, -rank AS score FROM chunks_fts"
-            " WHERE chunks_fts MATCH ? AND collection_id = ? ORDER BY rank LIMIT ?",
-            (match, collection_id, limit),
-        )
-        return [(row[0], int(row[1]), float(row[2])) for row in rows]
-
-    def collection_chunks(self, collection_id: str, limit: int) -> list[Row]:
+    def collection_chunks(self, collection_id: str, limit: int) -> list[ChunkView]:
         """Up to ``limit`` chunks of a collection (with their document's name), in document and reading order."""
-        return _rows(
+        return _views(
+            ChunkView,
             self.store.fetch_all(
                 "SELECT c.*, d.name AS document_name FROM chunks c JOIN documents d ON d.id = c.document_id"
                 " WHERE c.collection_id = ? ORDER BY d.name, d.id, c.ordinal LIMIT ?",
                 (collection_id, limit),
-            )
+            ),
         )
 
     def suggested_questions(self, collection_id: str, limit: int) -> list[str]:
@@ -144,24 +155,26 @@ class ReadModels:
 
     # --- chat --------------------------------------------------------------------------------------------
 
-    def chat_session(self, session_id: str) -> Row | None:
+    def chat_session(self, session_id: str) -> ChatSessionView | None:
         return _one(
+            ChatSessionView,
             self.store.fetch_one(
                 "SELECT s.*, c.name AS collection_name FROM chat_sessions s"
                 " LEFT JOIN collections c ON c.id = s.collection_id WHERE s.id = ?",
                 (session_id,),
-            )
+            ),
         )
 
-    def chat_sessions(self, offset: int, limit: int, collection_id: str | None = None) -> list[Row]:
+    def chat_sessions(self, offset: int, limit: int, collection_id: str | None = None) -> list[ChatSessionView]:
         where, params = ("WHERE s.collection_id = ?", (collection_id,)) if collection_id else ("", ())
-        return _rows(
+        return _views(
+            ChatSessionView,
             self.store.fetch_all(
                 "SELECT s.*, c.name AS collection_name FROM chat_sessions s"
                 f" LEFT JOIN collections c ON c.id = s.collection_id {where}"
                 " ORDER BY s.updated_at DESC, s.id LIMIT ? OFFSET ?",
                 (*params, limit, offset),
-            )
+            ),
         )
 
     def chat_session_count(self, collection_id: str | None = None) -> int:
@@ -169,40 +182,46 @@ class ReadModels:
             return self._count("SELECT COUNT(*) FROM chat_sessions")
         return self._count("SELECT COUNT(*) FROM chat_sessions WHERE collection_id = ?", (collection_id,))
 
-    def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[Row]:
-        return _rows(
+    def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[MessageView]:
+        return _views(
+            MessageView,
             self.store.fetch_all(
                 "SELECT * FROM messages WHERE session_id = ? ORDER BY seq LIMIT ? OFFSET ?",
                 (session_id, limit, offset),
-            )
+            ),
         )
 
-    def message(self, message_id: str) -> Row | None:
-        return _one(self.store.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,)))
+    def message(self, message_id: str) -> MessageView | None:
+        return _one(MessageView, self.store.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,)))
 
-    def references(self, message_id: str, limit: int | None = None) -> list[Row]:
-        return _rows(
+    def references(self, message_id: str, limit: int | None = None) -> list[ReferenceView]:
+        return _views(
+            ReferenceView,
             self.store.fetch_all(
                 "SELECT * FROM message_references WHERE message_id = ? ORDER BY rank LIMIT ?",
                 (message_id, -1 if limit is None else limit),
-            )
+            ),
         )
 
     # --- jobs and keys -----------------------------------------------------------------------------------
 
-    def job(self, job_id: str) -> Row | None:
-        return _one(self.store.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,)))
+    def job(self, job_id: str) -> JobView | None:
+        return _one(JobView, self.store.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,)))
 
-    def job_items(self, job_id: str) -> list[Row]:
-        return _rows(self.store.fetch_all("SELECT * FROM job_items WHERE job_id = ? ORDER BY seq", (job_id,)))
+    def job_items(self, job_id: str) -> list[JobItemView]:
+        return _views(
+            JobItemView, self.store.fetch_all("SELECT * FROM job_items WHERE job_id = ? ORDER BY seq", (job_id,))
+        )
 
-    def jobs(self, owner: str | None = None) -> list[Row]:
+    def jobs(self, owner: str | None = None) -> list[JobView]:
         if owner is None:
-            return _rows(self.store.fetch_all("SELECT * FROM jobs ORDER BY created_at DESC"))
-        return _rows(self.store.fetch_all("SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC", (owner,)))
+            return _views(JobView, self.store.fetch_all("SELECT * FROM jobs ORDER BY created_at DESC"))
+        return _views(
+            JobView, self.store.fetch_all("SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC", (owner,))
+        )
 
-    def api_key_by_hash(self, secret_hash: str) -> Row | None:
-        return _one(self.store.fetch_one("SELECT * FROM api_keys WHERE secret_hash = ?", (secret_hash,)))
+    def api_key_by_hash(self, secret_hash: str) -> ApiKeyView | None:
+        return _one(ApiKeyView, self.store.fetch_one("SELECT * FROM api_keys WHERE secret_hash = ?", (secret_hash,)))
 
     def api_key_count(self) -> int:
         return self._count("SELECT COUNT(*) FROM api_keys")

@@ -1,21 +1,23 @@
-"""The read-model projector: folds events into the tables every API read is served from.
+"""The read models on SQLite: their tables, and the projector that folds events into them.
 
-``project(conn, record, event)`` is called by the runner inside a transaction that also stores the
-checkpoint. Everything here is derived from events alone, so dropping the tables and replaying the log from
-position 0 rebuilds them exactly (``parley replay --verify`` checks it).
+``SQLiteReadModelStore.apply`` runs ``project(conn, record, event)`` for a page of events inside one
+transaction that also stores the checkpoint. Everything here is derived from events alone, so dropping the
+tables and applying the log from position 0 rebuilds them exactly. The chunks' FTS5 table is the lexical index
+(``adapters/sqlite/lexical.py``), kept in the same transaction as the chunks.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from adapters.sqlite.read_store import SQLiteReadStore
 from domain import events as ev
 from domain.ports import RecordedEvent
-
-NAME = "read_models"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -92,7 +94,9 @@ TABLES = [
     "collections",
     "uploads",
     "documents",
+    "suggested_questions",
     "chunks",
+    "chunks_fts",
     "chat_sessions",
     "messages",
     "message_references",
@@ -100,6 +104,22 @@ TABLES = [
     "job_items",
     "api_keys",
 ]
+
+
+class SQLiteReadModelStore(SQLiteReadStore):
+    """The ReadModelStore of the embedded default: one SQLite file, WAL, beside the event log."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(path, SCHEMA)
+
+    def apply(self, name: str, page: Sequence[tuple[RecordedEvent, ev.AnyEvent]]) -> None:
+        with self.transaction() as conn:
+            for record, event in page:
+                project(conn, record, event)
+            self.set_checkpoint(conn, name, page[-1][0].position)
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        return self.content_rows(TABLES)
 
 
 def _json(value: Any) -> str:
