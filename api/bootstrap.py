@@ -28,10 +28,10 @@ from adapters.parsers import FileParser
 from adapters.parsers.ocr import available_cores
 from adapters.rag.extractive import ReaderWeights
 from adapters.rag.pipeline import HaystackAnswerer
+from adapters.sql.queries import SQLReadModelQueries
 from adapters.sqlite.embedding_cache import CachedEmbedder
 from adapters.sqlite.event_store import SQLiteEventStore
 from adapters.sqlite.lexical import FTS5LexicalIndex
-from adapters.sqlite.queries import SQLiteReadModelQueries
 from adapters.sqlite.read_models import SQLiteReadModelStore
 from api.environment import OFFLINE_ENVIRONMENT
 from api.settings import Settings
@@ -219,27 +219,39 @@ class ReadSide:
     checkpoints: CheckpointStore
 
 
-def _unsupported(variable: str, value: str, supported: str) -> ConfigurationError:
-    return ConfigurationError(f"{variable}={value!r}: not an engine this build serves; use {supported}")
+def _postgres_url(settings: Settings, variable: str) -> str:
+    if not settings.postgres_url:
+        raise ConfigurationError(f"{variable}=postgres needs PARLEY_POSTGRES_URL (a libpq URL)")
+    return settings.postgres_url
 
 
 def event_store_of(settings: Settings) -> EventStore:
-    if settings.event_store == "sqlite":
-        return SQLiteEventStore(settings.data_dir / "events.sqlite3")
-    raise _unsupported("PARLEY_EVENT_STORE", settings.event_store, "sqlite (the embedded log in PARLEY_DATA_DIR)")
+    if settings.event_store == "postgres":
+        raise ConfigurationError("PARLEY_EVENT_STORE=postgres: not in this build yet; use sqlite")
+    if settings.event_store == "kurrentdb":
+        raise ConfigurationError("PARLEY_EVENT_STORE=kurrentdb: not in this build yet; use sqlite")
+    return SQLiteEventStore(settings.data_dir / "events.sqlite3")
 
 
 def read_side_of(settings: Settings) -> ReadSide:
-    if settings.read_store == "sqlite":
-        store = SQLiteReadModelStore(settings.data_dir / "read_models.sqlite3")
-        return ReadSide(store, SQLiteReadModelQueries(store), FTS5LexicalIndex(store), store)
-    raise _unsupported("PARLEY_READ_STORE", settings.read_store, "sqlite (the embedded read models)")
+    if settings.read_store == "postgres":
+        from adapters.postgres.lexical import PostgresLexicalIndex
+        from adapters.postgres.read_models import PostgresReadModelStore
+
+        postgres = PostgresReadModelStore(_postgres_url(settings, "PARLEY_READ_STORE"))
+        return ReadSide(postgres, SQLReadModelQueries(postgres), PostgresLexicalIndex(postgres), postgres)
+    store = SQLiteReadModelStore(settings.data_dir / "read_models.sqlite3")
+    return ReadSide(store, SQLReadModelQueries(store), FTS5LexicalIndex(store), store)
 
 
 def vector_index_of(settings: Settings) -> VectorIndex:
-    if settings.vector_index == "chroma":
-        return ChromaVectorIndex(settings.data_dir / "chroma")
-    raise _unsupported("PARLEY_VECTOR_INDEX", settings.vector_index, "chroma (embedded Chroma in PARLEY_DATA_DIR)")
+    if settings.vector_index == "pgvector":
+        from adapters.postgres.pgvector_index import PgvectorIndex
+
+        return PgvectorIndex(_postgres_url(settings, "PARLEY_VECTOR_INDEX"))
+    if settings.chroma_url:
+        raise ConfigurationError("PARLEY_CHROMA_URL: Chroma in client mode is not in this build yet")
+    return ChromaVectorIndex(settings.data_dir / "chroma")
 
 
 def bootstrap(

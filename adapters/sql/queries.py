@@ -1,14 +1,13 @@
-"""ReadModelQueries on SQLite: every read of the API and the pipelines, as typed views (``domain/views.py``)."""
+"""ReadModelQueries in the SQL SQLite and PostgreSQL share: every read of the API and the pipelines, as typed views
+(``domain/views.py``). Columns are read by name (``AS n``), so any engine's mapping rows serve."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from adapters.sqlite.read_store import SQLiteReadStore
 from domain.views import (
     ApiKeyView,
     ChatSessionView,
@@ -29,21 +28,29 @@ COLLECTION_SORT_COLUMNS = {"name", "created_at", "updated_at", "document_count",
 DOCUMENT_SORT_COLUMNS = {"name", "created_at", "updated_at", "size", "page_count", "type"}
 
 
-def _view(view: type[V], row: sqlite3.Row) -> V:
-    # strict=False: SQLite keeps timestamps as ISO text and booleans as 0/1.
+class SQLReader(Protocol):
+    """An engine's reads: ``?`` placeholders; rows that give their values by column name (``row["id"]``)."""
+
+    def fetch_all(self, sql: str, params: tuple[Any, ...] = ()) -> Sequence[Any]: ...
+
+    def fetch_one(self, sql: str, params: tuple[Any, ...] = ()) -> Any: ...
+
+
+def _view(view: type[V], row: Mapping[str, Any]) -> V:
+    # strict=False: timestamps are kept as ISO text and booleans as 0/1, the same on every engine.
     return msgspec.convert(dict(row), view, strict=False)
 
 
-def _views(view: type[V], rows: Sequence[sqlite3.Row]) -> list[V]:
+def _views(view: type[V], rows: Sequence[Mapping[str, Any]]) -> list[V]:
     return [_view(view, row) for row in rows]
 
 
-def _one(view: type[V], row: sqlite3.Row | None) -> V | None:
+def _one(view: type[V], row: Mapping[str, Any] | None) -> V | None:
     return _view(view, row) if row is not None else None
 
 
-class SQLiteReadModelQueries:
-    def __init__(self, store: SQLiteReadStore) -> None:
+class SQLReadModelQueries:
+    def __init__(self, store: SQLReader) -> None:
         self.store = store
 
     # --- collections -----------------------------------------------------------------------------------
@@ -62,7 +69,7 @@ class SQLiteReadModelQueries:
         )
 
     def collection_count(self) -> int:
-        return self._count("SELECT COUNT(*) FROM collections")
+        return self._count("SELECT COUNT(*) AS n FROM collections")
 
     # --- documents -------------------------------------------------------------------------------------
 
@@ -91,9 +98,9 @@ class SQLiteReadModelQueries:
 
     def document_count(self, collection_id: str | None = None) -> int:
         if collection_id is None:
-            return self._count("SELECT COUNT(*) FROM documents")
+            return self._count("SELECT COUNT(*) AS n FROM documents")
         return self._count(
-            "SELECT COUNT(*) FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
+            "SELECT COUNT(*) AS n FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
         )
 
     def documents_from_uploads(self, collection_id: str, upload_ids: Sequence[str]) -> dict[str, str]:
@@ -144,14 +151,15 @@ class SQLiteReadModelQueries:
             "SELECT question FROM suggested_questions WHERE collection_id = ? ORDER BY ordinal, document_id LIMIT ?",
             (collection_id, limit),
         )
-        return [row[0] for row in rows]
+        return [row["question"] for row in rows]
 
     def chunk_totals(self, collection_id: str) -> tuple[int, int]:
         """How many chunks a collection has, and their tokens together."""
         row = self.store.fetch_one(
-            "SELECT count(*), coalesce(sum(token_count), 0) FROM chunks WHERE collection_id = ?", (collection_id,)
+            "SELECT count(*) AS n, coalesce(sum(token_count), 0) AS tokens FROM chunks WHERE collection_id = ?",
+            (collection_id,),
         )
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        return (int(row["n"]), int(row["tokens"])) if row else (0, 0)
 
     # --- chat --------------------------------------------------------------------------------------------
 
@@ -179,8 +187,8 @@ class SQLiteReadModelQueries:
 
     def chat_session_count(self, collection_id: str | None = None) -> int:
         if collection_id is None:
-            return self._count("SELECT COUNT(*) FROM chat_sessions")
-        return self._count("SELECT COUNT(*) FROM chat_sessions WHERE collection_id = ?", (collection_id,))
+            return self._count("SELECT COUNT(*) AS n FROM chat_sessions")
+        return self._count("SELECT COUNT(*) AS n FROM chat_sessions WHERE collection_id = ?", (collection_id,))
 
     def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[MessageView]:
         return _views(
@@ -195,13 +203,10 @@ class SQLiteReadModelQueries:
         return _one(MessageView, self.store.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,)))
 
     def references(self, message_id: str, limit: int | None = None) -> list[ReferenceView]:
-        return _views(
-            ReferenceView,
-            self.store.fetch_all(
-                "SELECT * FROM message_references WHERE message_id = ? ORDER BY rank LIMIT ?",
-                (message_id, -1 if limit is None else limit),
-            ),
-        )
+        sql = "SELECT * FROM message_references WHERE message_id = ? ORDER BY rank"
+        if limit is None:
+            return _views(ReferenceView, self.store.fetch_all(sql, (message_id,)))
+        return _views(ReferenceView, self.store.fetch_all(f"{sql} LIMIT ?", (message_id, limit)))
 
     # --- jobs and keys -----------------------------------------------------------------------------------
 
@@ -224,8 +229,8 @@ class SQLiteReadModelQueries:
         return _one(ApiKeyView, self.store.fetch_one("SELECT * FROM api_keys WHERE secret_hash = ?", (secret_hash,)))
 
     def api_key_count(self) -> int:
-        return self._count("SELECT COUNT(*) FROM api_keys")
+        return self._count("SELECT COUNT(*) AS n FROM api_keys")
 
     def _count(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         row = self.store.fetch_one(sql, params)
-        return int(row[0]) if row else 0
+        return int(row["n"]) if row else 0

@@ -1,0 +1,100 @@
+"""The vector index on PostgreSQL with pgvector: one table of chunk vectors, an HNSW index on cosine distance.
+
+Collections share the table and are filtered by ``collection_id``; pgvector's iterative index scan
+(``hnsw.iterative_scan``) keeps scanning the graph until ``top_k`` rows of the collection are found, so a small
+collection among large ones still gets its ``top_k``. Writes are upserts keyed by (collection, document,
+ordinal), so applying a page twice after a crash leaves the same index. ``bulk_load`` drops the HNSW index for
+a large load and builds it once after (building is several times faster than maintaining it row by row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from pgvector.psycopg import register_vector
+
+from adapters.postgres.connection import ThreadConnections
+from domain.ports import VectorHit
+
+SCHEMA_NAME = "parley_vectors"
+DIMENSION = 384  # all-MiniLM-L6-v2
+_INDEX = "chunk_vectors_hnsw"
+
+
+class PgvectorIndex:
+    def __init__(self, url: str, schema: str = SCHEMA_NAME, dimension: int = DIMENSION) -> None:
+        self.connections = ThreadConnections(url, schema, setup=("SET hnsw.iterative_scan = relaxed_order",))
+        self.dimension = dimension
+        conn = self.connections.get()
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        register_vector(conn)
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS chunk_vectors (collection_id TEXT NOT NULL, document_id TEXT NOT NULL,"
+            f" ordinal INTEGER NOT NULL, embedding vector({dimension}) NOT NULL,"
+            " PRIMARY KEY (collection_id, document_id, ordinal))"
+        )
+        self._create_index()
+
+    def _conn(self) -> Any:
+        conn = self.connections.get()
+        if not getattr(conn, "_parley_vector", False):
+            register_vector(conn)
+            conn._parley_vector = True  # type: ignore[attr-defined]
+        return conn
+
+    def _create_index(self) -> None:
+        self._conn().execute(
+            f"CREATE INDEX IF NOT EXISTS {_INDEX} ON chunk_vectors USING hnsw (embedding vector_cosine_ops)"
+        )
+
+    def upsert(
+        self, collection_id: str, document_id: str, ordinals: Sequence[int], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        if not len(ordinals):
+            return
+        rows = [
+            (collection_id, document_id, int(ordinal), np.asarray(vector, dtype=np.float32))
+            for ordinal, vector in zip(ordinals, vectors, strict=True)
+        ]
+        conn = self._conn()
+        with conn.transaction(), conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO chunk_vectors (collection_id, document_id, ordinal, embedding) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (collection_id, document_id, ordinal) DO UPDATE SET embedding = excluded.embedding",
+                rows,
+            )
+
+    def delete_document(self, collection_id: str, document_id: str) -> None:
+        self._conn().execute(
+            "DELETE FROM chunk_vectors WHERE collection_id = %s AND document_id = %s", (collection_id, document_id)
+        )
+
+    def drop_collection(self, collection_id: str) -> None:
+        self._conn().execute("DELETE FROM chunk_vectors WHERE collection_id = %s", (collection_id,))
+
+    def query(self, collection_id: str, vector: Any, top_k: int) -> list[VectorHit]:
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT document_id, ordinal, 1 - (embedding <=> %s) AS score FROM chunk_vectors"
+                " WHERE collection_id = %s ORDER BY embedding <=> %s LIMIT %s",
+                (np.asarray(vector, dtype=np.float32), collection_id, np.asarray(vector, dtype=np.float32), top_k),
+            )
+            .fetchall()
+        )
+        return [VectorHit(row["document_id"], int(row["ordinal"]), float(row["score"])) for row in rows]
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load many vectors without maintaining the HNSW index, then build it once (a rebuild, a migration)."""
+        self._conn().execute(f"DROP INDEX IF EXISTS {_INDEX}")
+        try:
+            yield
+        finally:
+            self._create_index()
+
+    def close(self) -> None:
+        self.connections.close()

@@ -1,0 +1,1 @@
+"""SQL shared by the relational engines (SQLite, PostgreSQL): the read-model projector and queries."""

