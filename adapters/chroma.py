@@ -1,15 +1,19 @@
-"""ChromaVectorIndex: the embedded vector index (chromadb PersistentClient), one Chroma collection per
-Parley collection, cosine space. Vectors are always supplied by us, so Chroma never needs its own model."""
+"""ChromaVectorIndex: the vector index on Chroma, embedded (a PersistentClient in the data directory) or in client
+mode (an HttpClient of a Chroma server, ``PARLEY_CHROMA_URL``, shared by every Parley process). One Chroma
+collection per Parley collection, cosine space. Vectors are always supplied by us, so Chroma never needs its own
+model."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import chromadb
 from chromadb.config import Settings
 
+from domain.errors import ConfigurationError
 from domain.ports import VectorHit
 
 _MAX_BATCH = 5000  # Chroma refuses batches above ~5461
@@ -20,11 +24,33 @@ def _name(collection_id: str) -> str:
 
 
 class ChromaVectorIndex:
-    def __init__(self, path: Path | str) -> None:
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=True)
-        )
+    """``ChromaVectorIndex(path)`` embedded; ``ChromaVectorIndex.server(url)`` in client mode."""
+
+    def __init__(self, path: Path | str | None = None, *, client: Any = None) -> None:
+        if client is None:
+            client = chromadb.PersistentClient(
+                path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=True)
+            )
+        self._client = client
         self._collections: dict[str, Any] = {}
+
+    @classmethod
+    def server(cls, url: str) -> ChromaVectorIndex:
+        """A Chroma server at ``url`` (``http://host:8000``); ConfigurationError when it cannot be reached."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(f"PARLEY_CHROMA_URL={url!r}: expected http://host:port")
+        try:
+            client = chromadb.HttpClient(
+                host=parts.hostname,
+                port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https",
+                settings=Settings(anonymized_telemetry=False),
+            )
+            client.heartbeat()
+        except Exception as error:  # the client raises several kinds on a refused or wrong address
+            raise ConfigurationError(f"PARLEY_CHROMA_URL={url!r}: cannot reach Chroma: {error}") from error
+        return cls(client=client)
 
     def _collection(self, collection_id: str) -> Any:
         found = self._collections.get(collection_id)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from adapters.chroma import ChromaVectorIndex
+from adapters.embedding_cache import CachedEmbedder, EmbeddingStore
 from adapters.filesystem import FileBlobStore
 from adapters.local_llm import LlamaCppServer
 from adapters.minilm import MiniLMEmbedder, MiniLMTokenizer, ParallelEmbedder
@@ -29,7 +30,7 @@ from adapters.parsers.ocr import available_cores
 from adapters.rag.extractive import ReaderWeights
 from adapters.rag.pipeline import HaystackAnswerer
 from adapters.sql.queries import SQLReadModelQueries
-from adapters.sqlite.embedding_cache import CachedEmbedder
+from adapters.sqlite.embedding_cache import SQLiteEmbeddingStore
 from adapters.sqlite.event_store import SQLiteEventStore
 from adapters.sqlite.lexical import FTS5LexicalIndex
 from adapters.sqlite.read_models import SQLiteReadModelStore
@@ -227,7 +228,9 @@ def _postgres_url(settings: Settings, variable: str) -> str:
 
 def event_store_of(settings: Settings) -> EventStore:
     if settings.event_store == "postgres":
-        raise ConfigurationError("PARLEY_EVENT_STORE=postgres: not in this build yet; use sqlite")
+        from adapters.postgres.event_store import PostgresEventStore
+
+        return PostgresEventStore(_postgres_url(settings, "PARLEY_EVENT_STORE"))
     if settings.event_store == "kurrentdb":
         raise ConfigurationError("PARLEY_EVENT_STORE=kurrentdb: not in this build yet; use sqlite")
     return SQLiteEventStore(settings.data_dir / "events.sqlite3")
@@ -250,8 +253,26 @@ def vector_index_of(settings: Settings) -> VectorIndex:
 
         return PgvectorIndex(_postgres_url(settings, "PARLEY_VECTOR_INDEX"))
     if settings.chroma_url:
-        raise ConfigurationError("PARLEY_CHROMA_URL: Chroma in client mode is not in this build yet")
+        return ChromaVectorIndex.server(settings.chroma_url)
     return ChromaVectorIndex(settings.data_dir / "chroma")
+
+
+def blob_store_of(settings: Settings) -> BlobStore:
+    """Uploaded files: in Postgres beside a Postgres read side (every process reaches them), else on disk."""
+    if settings.read_store == "postgres":
+        from adapters.postgres.shared_state import PostgresBlobStore
+
+        return PostgresBlobStore(_postgres_url(settings, "PARLEY_READ_STORE"))
+    return FileBlobStore(settings.data_dir / "blobs")
+
+
+def embedding_store_of(settings: Settings) -> EmbeddingStore:
+    """The embedding cache: shared in Postgres beside a Postgres read side, else a SQLite file."""
+    if settings.read_store == "postgres":
+        from adapters.postgres.shared_state import PostgresEmbeddingStore
+
+        return PostgresEmbeddingStore(_postgres_url(settings, "PARLEY_READ_STORE"))
+    return SQLiteEmbeddingStore(settings.data_dir / "embeddings.sqlite3")
 
 
 def bootstrap(
@@ -269,12 +290,13 @@ def bootstrap(
     events = events or event_store_of(settings)
     read_side = read_side or read_side_of(settings)
     index = index or vector_index_of(settings)
-    blobs = blobs or FileBlobStore(data / "blobs")
+    blobs = blobs or blob_store_of(settings)
     tokenizer = MiniLMTokenizer()
     minilm = MiniLMEmbedder()
-    embedder = CachedEmbedder(minilm, data / "embeddings.sqlite3")
+    cache = embedding_store_of(settings)
+    embedder = CachedEmbedder(minilm, cache)
     # What makes documents searchable embeds on every core; queries and the background warmer stay on one.
-    chunk_embedder = CachedEmbedder(ParallelEmbedder(minilm, available_cores()), data / "embeddings.sqlite3")
+    chunk_embedder = CachedEmbedder(ParallelEmbedder(minilm, available_cores()), cache)
     checkpoints = read_side.checkpoints
     projections = Projections(
         [

