@@ -86,6 +86,53 @@ def ingest(args: argparse.Namespace) -> int:
     return 0 if job["overall_status"] == "completed" else 1
 
 
+def migrate(args: argparse.Namespace) -> int:
+    """Copy the embedded data directory's event log and uploaded files into Postgres; the projections rebuild
+    there when ``parley serve`` starts on it."""
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    from tqdm import tqdm
+
+    from adapters.filesystem import FileBlobStore
+    from adapters.sqlite.event_store import SQLiteEventStore
+    from domain.errors import ConfigurationError
+    from domain.usecases.migrate import copy_log
+
+    source_path = args.data_dir / "events.sqlite3"
+    if not source_path.is_file():
+        print(f"parley: no event log at {source_path}", file=sys.stderr)
+        return 2
+    if not args.to.startswith(("postgres://", "postgresql://")):
+        print(f"parley: --to {args.to!r}: a PostgreSQL URL (postgresql://...) is the one target", file=sys.stderr)
+        return 2
+    from adapters.postgres.event_store import PostgresEventStore
+    from adapters.postgres.shared_state import PostgresBlobStore
+
+    source = SQLiteEventStore(source_path)
+    try:
+        target = PostgresEventStore(args.to)
+        blobs = PostgresBlobStore(args.to)
+        with tqdm(total=source.head_position(), desc="migrate", unit="event") as bar:
+            copied = copy_log(
+                source,
+                target,
+                lambda done, total: bar.update(done - bar.n),
+                FileBlobStore(args.data_dir / "blobs"),
+                blobs,
+            )
+        target.close()
+    except ConfigurationError as error:
+        print(f"parley: {error.message}", file=sys.stderr)
+        return 2
+    finally:
+        source.close()
+    print(
+        f"{copied} events copied; start `parley serve` with PARLEY_EVENT_STORE=postgres PARLEY_READ_STORE=postgres "
+        "PARLEY_VECTOR_INDEX=pgvector PARLEY_POSTGRES_URL=<the same URL> and the read models rebuild there"
+    )
+    return 0
+
+
 def _files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -117,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     ingest_parser.add_argument("--url", default=os.environ.get("PARLEY_URL", "http://127.0.0.1:8000"))
     ingest_parser.add_argument("--api-key", default=os.environ.get("PARLEY_API_KEY"), help="or PARLEY_API_KEY")
     ingest_parser.set_defaults(run=ingest)
+    migrate_parser = commands.add_parser("migrate", help="copy an embedded data directory into PostgreSQL")
+    migrate_parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PARLEY_DATA_DIR", "./data")))
+    migrate_parser.add_argument("--to", required=True, help="the target database: postgresql://user@host/db")
+    migrate_parser.set_defaults(run=migrate)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     result: int = args.run(args)
