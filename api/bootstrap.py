@@ -104,10 +104,14 @@ class Parley:
     local_llm: LlamaCppServer | None = None  # PARLEY_LLM=local: the llama.cpp server this process runs
 
     def start(self) -> None:
-        """Start the projections and block until they have caught up with the log."""
+        """Start the projections (unless other processes run them) and block until they have caught up with the
+        log."""
         self.embedder.warm_up()
-        self.projections.start()
-        self.projections.wait_for_all(self.events.head_position())
+        if self.settings.projectors:
+            self.projections.start()
+            self.projections.wait_for_all(self.events.head_position())
+        else:
+            self.projections.wait_for(self.events.head_position(), timeout=self.settings.request_timeout_s)
         self.ensure_admin_key()
         self.resume_jobs()
 

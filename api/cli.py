@@ -26,7 +26,8 @@ def serve(args: argparse.Namespace) -> int:
     from domain.errors import ConfigurationError
 
     try:
-        settings = Settings.from_env(data_dir=args.data_dir, host=args.host, port=args.port)
+        projectors = False if args.no_projectors else None
+        settings = Settings.from_env(data_dir=args.data_dir, host=args.host, port=args.port, projectors=projectors)
         app = create_app(bootstrap(settings))
     except ConfigurationError as error:
         print(f"parley: configuration error: {error.message}", file=sys.stderr)
@@ -46,6 +47,33 @@ def serve(args: argparse.Namespace) -> int:
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: None)
     uvicorn.Server(config).run()
+    return 0
+
+
+def project(args: argparse.Namespace) -> int:
+    """A projector process: the projections of the configured stores, until SIGTERM or Ctrl-C."""
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    import threading
+
+    from api.bootstrap import bootstrap
+    from api.settings import Settings
+    from domain.errors import ConfigurationError
+
+    try:
+        parley = bootstrap(Settings.from_env(data_dir=args.data_dir, projectors=True))
+    except ConfigurationError as error:
+        print(f"parley: configuration error: {error.message}", file=sys.stderr)
+        return 2
+    stopped = threading.Event()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: stopped.set())
+    parley.embedder.warm_up()
+    parley.projections.start()
+    print(f"Parley projector: {len(parley.projections.runners)} projections from position "
+          f"{min(r.position for r in parley.projections.runners)}", flush=True)  # fmt: skip
+    stopped.wait()
+    parley.close()
     return 0
 
 
@@ -157,7 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--port", type=int, default=None, help="port (PARLEY_PORT, default 8000)")
     serve_parser.add_argument("--data-dir", type=Path, default=None, help="data directory (PARLEY_DATA_DIR, ./data)")
     serve_parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve_parser.add_argument(
+        "--no-projectors", action="store_true", help="serve the API only; `parley project` keeps the read models"
+    )
     serve_parser.set_defaults(run=serve)
+    project_parser = commands.add_parser("project", help="keep the read models and indexes of shared stores")
+    project_parser.add_argument("--data-dir", type=Path, default=None, help="data directory (PARLEY_DATA_DIR, ./data)")
+    project_parser.set_defaults(run=project)
     ingest_parser = commands.add_parser("ingest", help="ingest files into a collection of a running server")
     ingest_parser.add_argument("paths", nargs="+", help="files or folders to ingest")
     ingest_parser.add_argument("--collection", required=True, help="collection name (created when missing)")

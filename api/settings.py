@@ -23,6 +23,8 @@ _VARIABLES = {
     "postgres_url": "PARLEY_POSTGRES_URL",
     "kurrentdb_url": "PARLEY_KURRENTDB_URL",
     "chroma_url": "PARLEY_CHROMA_URL",
+    "projectors": "PARLEY_PROJECTORS",
+    "request_timeout_s": "PARLEY_REQUEST_TIMEOUT_S",
     "host": "PARLEY_HOST",
     "port": "PARLEY_PORT",
     "admin_api_key": "PARLEY_ADMIN_API_KEY",
@@ -49,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     event_store: Literal["sqlite", "postgres", "kurrentdb"] = "sqlite"
     read_store: Literal["sqlite", "postgres"] = "sqlite"
     vector_index: Literal["chroma", "pgvector"] = "chroma"
+    # False: this process serves the API only, and projector processes (`parley project`) keep the read models
+    # of the shared stores; a write still answers once they have applied it.
+    projectors: bool = True
     postgres_url: str | None = None  # a libpq URL; one database may hold the events, read models and vectors
     kurrentdb_url: str | None = None  # kurrentdb://host:2113?tls=false
     chroma_url: str | None = None  # a Chroma server (http://host:8000); unset: Chroma embedded in data_dir

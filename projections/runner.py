@@ -72,7 +72,11 @@ class ProjectionRunner:
                 self._changed.notify_all()
 
     def wait_for(self, position: int, timeout: float) -> None:
-        """Block until this projection has applied every event up to ``position``."""
+        """Block until this projection has applied every event up to ``position``. When it runs in another
+        process (this runner never started), its stored checkpoint says how far it is."""
+        if self._thread is None:
+            self._wait_for_checkpoint(position, timeout)
+            return
         with self._changed:
             done = self._changed.wait_for(
                 lambda: self._position >= position or self._failure is not None, timeout=timeout
@@ -81,6 +85,15 @@ class ProjectionRunner:
             raise NotReady(f"projection {self.projection.name} stopped: {self._failure}")
         if not done:
             raise NotReady(f"projection {self.projection.name} has not caught up with position {position} yet")
+
+    def _wait_for_checkpoint(self, position: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        while self.projection.checkpoint() < position:
+            if time.monotonic() >= deadline:
+                raise NotReady(f"projection {self.projection.name} has not caught up with position {position} yet")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)  # a projector applies a page in milliseconds: look often at first
 
     def stop(self) -> None:
         self._stopping = True
