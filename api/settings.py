@@ -63,7 +63,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_upload_mb: Annotated[float, msgspec.Meta(gt=0)] = 100.0
     default_llm: str = "extractive"
     request_timeout_s: float = 600.0
-    decline_threshold: float | None = None  # the extractive reader's confidence threshold; None: its tuned default
+    # The extractive reader's decline cutoff: the probability, from its learned decline model
+    # (adapters/rag/decline_model.json), that its answer is right, below which it answers "Not found in the
+    # documents."; None: the model's fitted cutoff.
+    decline_threshold: float | None = None
     max_llm_calls: Positive = 32  # per answer: caps all_data and rag+ map-reduce
     extractive_context_tokens: Annotated[int, msgspec.Meta(ge=512)] = 4096  # what its map-reduce calls are packed to
     llm_backends: tuple[LLMBackend, ...] = ()

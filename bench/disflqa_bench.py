@@ -62,7 +62,9 @@ def ingest(api: rest.ApiClient) -> str:
     return str(collection.id)
 
 
-def ask_all(api: rest.ApiClient, collection_id: str, queries: list[dict[str, Any]], retrieval: str) -> list[dict]:
+def ask_all(
+    api: rest.ApiClient, collection_id: str, queries: list[dict[str, Any]], retrieval: str
+) -> list[dict[str, Any]]:
     chat = rest.ChatApi(api)
     results = []
     session = None
@@ -90,7 +92,9 @@ def ask_all(api: rest.ApiClient, collection_id: str, queries: list[dict[str, Any
     return results
 
 
-def concurrent_latency(server: ServerProcess, collection_id: str, queries: list[dict[str, Any]], clients: int) -> list:
+def concurrent_latency(
+    server: ServerProcess, collection_id: str, queries: list[dict[str, Any]], clients: int
+) -> list[float]:
     seconds: list[float] = []
     lock = threading.Lock()
 

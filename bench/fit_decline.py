@@ -2,10 +2,15 @@
 
 Asks every Disfl-QA dev question and every realdocs dev question through the API with declines switched off
 (``PARLEY_DECLINE_THRESHOLD=-9``), records the reader's signals from each answer's ``usage_stats``, and fits a
-logistic regression (scikit-learn) that tells answerable from unanswerable questions. Figures are reported
-out of fold (5 folds, stratified by data set and label): for each fold the model and its cutoff are fitted on
-the other folds only. The cutoff is the one that maximises balanced accuracy on Disfl-QA while answering at
-least ``--min-answered`` of its answerable questions. The realdocs questions are few, so each weighs more
+logistic regression (scikit-learn) on both data sets pooled. What it learns to tell apart (``--target``): by
+default a question the reader answers rightly (answerable, and its answer holds a gold span) from any other, so
+that a decline also saves a wrong answer to an answerable question; ``answerable`` fits answerable against
+unanswerable, as before.
+Figures are reported out of fold (5 folds, stratified by data set and label, grouped by source document: the
+questions on one Disfl-QA paragraph or one PDF are in the same fold, so a fold never sees the document of a
+question it is scored on): for each fold the model and its cutoff are fitted on the other folds only. The cutoff
+is the one that maximises the mean of the two data sets' balanced accuracies while answering at least
+``--min-answered`` of Disfl-QA's answerable questions. The realdocs questions are few, so each weighs more
 (together ``--realdocs-weight`` of the Disfl-QA questions' weight, a quarter by default). The final model is
 fitted on everything.
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import subprocess
 import tempfile
 from pathlib import Path
@@ -36,7 +42,7 @@ from tests.server import ADMIN_KEY, ServerProcess
 NEVER_DECLINE = {"PARLEY_DECLINE_THRESHOLD": "-9"}
 
 
-def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]], source: str) -> list[dict]:
+def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
     chat = rest.ChatApi(api)
     rows = []
     session = None
@@ -54,6 +60,7 @@ def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]]
         rows.append(
             {
                 "source": source,
+                "group": f"{source}:{question.get('doc')}",
                 "answerable": bool(question["answerable"]),
                 "kind": question.get("kind", "prose"),
                 "contains": bool(question["answerable"]) and contains_span(answer.body, question["answers"]),
@@ -68,9 +75,9 @@ def _stop(server: ServerProcess) -> None:
         server.stop()
 
 
-def collect(disflqa_data: Path | None, cache: Path | None) -> list[dict]:
+def collect(disflqa_data: Path | None, cache: Path | None) -> list[dict[str, Any]]:
     """Every question's signals, per data set; with ``cache``, a data set collected before is read from it."""
-    done: dict[str, list[dict]] = json.loads(cache.read_text()) if cache and cache.exists() else {}
+    done: dict[str, list[dict[str, Any]]] = json.loads(cache.read_text()) if cache and cache.exists() else {}
     if "disflqa" not in done:
         data = disflqa_data or Path(tempfile.mkdtemp(prefix="parley-fit-")) / "data"
         server = ServerProcess(data, extra_env=NEVER_DECLINE).start(timeout=1800)
@@ -96,7 +103,7 @@ def collect(disflqa_data: Path | None, cache: Path | None) -> list[dict]:
     return done["disflqa"] + done["realdocs"]
 
 
-def figures(rows: list[dict], declined: np.ndarray) -> dict[str, float]:
+def figures(rows: list[dict[str, Any]], declined: np.ndarray) -> dict[str, float]:
     answerable = [i for i, r in enumerate(rows) if r["answerable"]]
     unanswerable = [i for i, r in enumerate(rows) if not r["answerable"]]
     answered = [i for i in answerable if not declined[i]]
@@ -111,15 +118,29 @@ def figures(rows: list[dict], declined: np.ndarray) -> dict[str, float]:
     }
 
 
-def choose_cutoff(probabilities: np.ndarray, rows: list[dict], min_answered: float) -> float:
-    disfl = [i for i, r in enumerate(rows) if r["source"] == "disflqa"]
-    sub = [rows[i] for i in disfl]
+def choose_cutoff(probabilities: np.ndarray, rows: list[dict[str, Any]], min_answered: float) -> float:
+    """The cutoff with the best mean of each data set's balanced accuracy, answering at least ``min_answered`` of
+    Disfl-QA's answerable questions (a data set without unanswerable questions here is left out of the mean)."""
+    sources = {}
+    for source in ("disflqa", "realdocs"):
+        index = [i for i, r in enumerate(rows) if r["source"] == source]
+        if index:
+            sources[source] = (index, [rows[i] for i in index])
     best, best_balanced = 0.0, -1.0
     for cutoff in np.linspace(0.0, 1.0, 201):
-        result = figures(sub, probabilities[disfl] < cutoff)
-        if result["answered"] >= min_answered and result["balanced"] > best_balanced:
-            best, best_balanced = float(cutoff), result["balanced"]
+        results = {source: figures(sub, probabilities[index] < cutoff) for source, (index, sub) in sources.items()}
+        if "disflqa" in results and results["disflqa"]["answered"] < min_answered:
+            continue
+        balanced = [r["balanced"] for r in results.values() if not math.isnan(r["balanced"])]
+        if balanced and float(np.mean(balanced)) > best_balanced:
+            best, best_balanced = float(cutoff), float(np.mean(balanced))
     return best
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores)) if 0 < labels.sum() < len(labels) else float("nan")
 
 
 def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> Any:
@@ -133,7 +154,7 @@ def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> Any:
 
 
 def main() -> None:
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--disflqa-data", type=Path, default=None)
@@ -142,22 +163,32 @@ def main() -> None:
     parser.add_argument(
         "--realdocs-weight", type=float, default=0.25, help="the realdocs questions' weight, as a share of Disfl-QA's"
     )
+    parser.add_argument(
+        "--target",
+        choices=("correct", "answerable"),
+        default="correct",
+        help="learn a right answer (default) or an answerable question",
+    )
     parser.add_argument("--write", action="store_true", help=f"write the fitted model to {MODEL_PATH}")
     args = parser.parse_args()
     rows = collect(args.disflqa_data, args.signals)
     x = np.array([[float(r["signals"].get(name, 0.0) or 0.0) for name in FEATURES] for r in rows])
     y = np.array([int(r["answerable"]) for r in rows])
+    target = y if args.target == "answerable" else np.array([int(r["answerable"] and r["contains"]) for r in rows])
     sources = np.array([r["source"] for r in rows])
     n_disfl, n_real = int((sources == "disflqa").sum()), int((sources == "realdocs").sum())
     weights = np.where(sources == "realdocs", args.realdocs_weight * n_disfl / max(n_real, 1), 1.0)
     strata = np.array([f"{s}-{label}" for s, label in zip(sources, y, strict=True)])
+    groups = np.array([r.get("group") or f"{r['source']}:{i}" for i, r in enumerate(rows)])
     out_of_fold = np.zeros(len(rows), dtype=bool)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    for train, test in folds.split(x, strata):
-        model = fit(x[train], y[train], weights[train])
+    probability = np.zeros(len(rows))
+    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
+    for train, test in folds.split(x, strata, groups):
+        model = fit(x[train], target[train], weights[train])
         train_rows = [rows[i] for i in train]
         cutoff = choose_cutoff(model.predict_proba(x[train])[:, 1], train_rows, args.min_answered)
-        out_of_fold[test] = model.predict_proba(x[test])[:, 1] < cutoff
+        probability[test] = model.predict_proba(x[test])[:, 1]
+        out_of_fold[test] = probability[test] < cutoff
     report = {}
     for source in ("disflqa", "realdocs"):
         index = [i for i, r in enumerate(rows) if r["source"] == source]
@@ -165,7 +196,8 @@ def main() -> None:
         never = figures([rows[i] for i in index], np.zeros(len(index), dtype=bool))
         print(f"{source}: cross-validated (5 folds)", {k: round(v, 3) for k, v in report[source].items()})
         print(f"{source}: never declining          ", {k: round(v, 3) for k, v in never.items()})
-    final = fit(x, y, weights)
+        print(f"{source}: out-of-fold AUC {auc(probability[index], y[index]):.3f}")
+    final = fit(x, target, weights)
     scaler, regression = final.named_steps["standardscaler"], final.named_steps["logisticregression"]
     cutoff = choose_cutoff(final.predict_proba(x)[:, 1], rows, args.min_answered)
     for name, coef in sorted(zip(FEATURES, regression.coef_[0], strict=True), key=lambda p: -abs(p[1])):
@@ -174,10 +206,12 @@ def main() -> None:
     if args.write:
         d, r = report["disflqa"], report["realdocs"]
         note = (
-            f"bench/fit_decline.py: {n_disfl} Disfl-QA + {n_real} realdocs dev questions; 5-fold cross-validated: "
+            f"bench/fit_decline.py (target {args.target}): {n_disfl} Disfl-QA + {n_real} realdocs dev questions; "
+            "5-fold cross-validated, grouped by document: "
             f"Disfl-QA answered {d['answered']:.3f}, gold span in {d['gold_in_answered']:.3f} of those, "
             f"unanswerable declined {d['declined']:.3f}, balanced accuracy {d['balanced']:.3f}; realdocs "
-            f"declined {r['declined']:.3f} of unanswerable, answered {r['answered']:.3f} of answerable"
+            f"declined {r['declined']:.3f} of unanswerable, answered {r['answered']:.3f} of answerable, "
+            f"{r['gold_of_answerable']:.3f} of answerable with a gold span"
         )
         model_json = {
             "features": list(FEATURES),

@@ -1,8 +1,11 @@
 """In-process evaluation on the Disfl-QA dev questions, for choosing retrieval and reader settings.
 
 Builds (once) a data directory with the 1,204 paragraphs ingested through the domain, then answers every
-question with the real pipeline and prints retrieval figures for each retrieval mode and the decline
-trade-off for a sweep of reader thresholds. ``python -m bench.tune_reader [--limit N]``.
+question with the real pipeline (declines off) and prints retrieval figures for each retrieval mode and, for
+hybrid retrieval, the decline trade-off of the learned decline model (``adapters/rag/decline_model.json``) over a
+sweep of cutoffs on its probability that a question is answerable (``PARLEY_DECLINE_THRESHOLD`` sets one). The
+sweep is on the questions the model was fitted on, so it is a training figure: ``bench/fit_decline.py`` gives the
+cross-validated ones. ``python -m bench.tune_reader [--limit N] [--modes hybrid,dense,bm25]``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ DATA = Path(__file__).parent / ".data" / "disflqa-inprocess"
 def ensure_ingested(parley: Parley) -> str:
     rows = parley.read_models.collections(0, 10, "name", True)
     if rows:
-        return str(rows[0]["id"])
+        first = rows[0]
+        return str(first["id"] if isinstance(first, dict) else first.id)  # a typed view since the read-side ports
     collection_id = str(uuid.uuid4())
     parley.handler.execute(
         collection,
@@ -69,7 +73,9 @@ def ensure_ingested(parley: Parley) -> str:
     return collection_id
 
 
-def answer_all(parley: Parley, collection_id: str, queries: list[dict[str, Any]], **overrides: Any) -> list[dict]:
+def answer_all(
+    parley: Parley, collection_id: str, queries: list[dict[str, Any]], **overrides: Any
+) -> list[dict[str, Any]]:
     results = []
     for query in tqdm(queries, desc=str(overrides or "default"), leave=False):
         request = AnswerRequest(
@@ -87,13 +93,14 @@ def answer_all(parley: Parley, collection_id: str, queries: list[dict[str, Any]]
                 "text": answer.text,
                 "documents": ranked_documents([r.document_name for r in answer.references]),
                 "seconds": time.perf_counter() - started,
-                "best": answer.usage.get("confidence"),
+                # the learned decline's probability (the reader's confidence without a fitted model)
+                "best": answer.usage.get("answerable_probability", answer.usage.get("confidence")),
             }
         )
     return results
 
 
-def retrieval_figures(results: list[dict]) -> str:
+def retrieval_figures(results: list[dict[str, Any]]) -> str:
     score = RetrievalScore()
     for result in results:
         if result["query"]["answerable"]:
@@ -101,10 +108,11 @@ def retrieval_figures(results: list[dict]) -> str:
     return score.row()
 
 
-def decline_sweep(results: list[dict]) -> None:
+def decline_sweep(results: list[dict[str, Any]], default: float | None) -> None:
     answerable = [r for r in results if r["query"]["answerable"]]
     unanswerable = [r for r in results if not r["query"]["answerable"]]
-    for threshold in [x / 100 for x in range(60, 90, 2)]:
+    cutoffs = {x / 100 for x in range(30, 96, 5)} | ({round(default, 4)} if default is not None else set())
+    for threshold in sorted(cutoffs):
         answered = [r for r in answerable if (r["best"] or 0) >= threshold]
         contained = sum(contains_span(r["text"], r["query"]["answers"]) for r in answered) / max(len(answered), 1)
         answered_share = len(answered) / max(len(answerable), 1)
@@ -113,6 +121,7 @@ def decline_sweep(results: list[dict]) -> None:
         print(
             f"threshold {threshold:.2f}: answered {answered_share:.3f}  contains-span {contained:.3f}"
             f"  declined-unanswerable {declined:.3f}  balanced {balanced:.3f}"
+            + ("  (the model's cutoff)" if threshold == default else "")
         )
 
 
@@ -128,13 +137,15 @@ def main() -> None:
         queries = load_queries()
         if args.limit:
             queries = queries[: args.limit]
+        default = None
         for generator in parley.answerer.generators():
             generator.weights = msgspec.structs.replace(generator.weights, threshold=-9.0)  # the sweep decides
+            default = generator.decline.cutoff if generator.decline is not None else None
         for mode in args.modes.split(","):
             results = answer_all(parley, collection_id, queries, retrieval=mode)
             print(f"{mode:<8} {retrieval_figures(results)}")
             if mode == "hybrid":
-                decline_sweep(results)
+                decline_sweep(results, default)
     finally:
         parley.close()
 

@@ -3,10 +3,13 @@
 One confidence threshold did not separate answerable from unanswerable questions (balanced accuracy about 0.55
 on held-out Disfl-QA). The reader now reports several signals for its best sentence (its score, the runner-up's,
 the margin, the retrieval scores of the first chunks, how many of the question's content words, numbers and
-names the sentence holds, whether it holds the kind of answer asked for, ...); ``bench/fit_decline.py`` fits a
-logistic regression on them (scikit-learn, with cross-validation, on the Disfl-QA and realdocs dev questions)
+names the sentence holds, what the question asks about that the context lacks, whether it holds the kind of
+answer asked for, ...); ``bench/fit_decline.py`` fits a logistic regression on them (scikit-learn, with
+cross-validation grouped by document, on the Disfl-QA and realdocs dev questions pooled) that estimates the
+probability that the reader's answer is right (the question is answerable and the answer holds a gold span),
 and writes its standardisation, coefficients and cutoff to ``decline_model.json``. Inference is a dot product
-with numpy: the server does not need scikit-learn.
+with numpy: the server does not need scikit-learn. (The usage stats call this probability
+``answerable_probability``, the name it had when the model learned answerable questions.)
 """
 
 from __future__ import annotations
@@ -43,11 +46,17 @@ FEATURES = (
     "same_chunk",  # the runner-up sentence is in the best sentence's chunk
     "row",  # the best sentence is a table row
     "cell",  # a cell of that row was chosen as the answer
+    "focus_missing_context",  # lower-case content words of the question (light stems) nowhere in the context
+    "focus_missing_chunk",  # the same, missing from the best sentence's chunk
+    "focus_missing_sentence",  # the same, missing from the best sentence
+    "numbers_missing",  # numbers of the question missing from the best sentence (at most 2)
+    "numbers_missing_context",  # numbers of the question missing from the whole context (at most 2)
+    "names_missing_context",  # capitalised words of the question missing from the whole context (at most 3)
 )
 
 
 class DeclineModel(msgspec.Struct, frozen=True):
-    """Standardised logistic regression: P(answerable) = sigmoid(intercept + coef . (x - mean) / scale)."""
+    """Standardised logistic regression: P(right answer) = sigmoid(intercept + coef . (x - mean) / scale)."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]

@@ -15,16 +15,20 @@ from haystack.dataclasses import ChatMessage
 
 from adapters.rag import rows
 from adapters.rag.decline import DeclineModel, load_model
-from adapters.rag.text import CITATION, WORD, content_words
+from adapters.rag.text import CITATION, WORD, content_words, stem, stems
 from domain.answering import DECLINE
 from domain.chunking import split_sentences
 
 _NEGATIONS = frozenset({"not", "never", "no", "none", "neither", "nor", "without"})
 _TIME_QUESTION = re.compile(r"\b(when|what year|which year|what century|what decade|what date|what month)\b", re.I)
 _COUNT_QUESTION = re.compile(
-    r"\bhow (many|much|long|far|old|large|big|high|tall|often)\b|\bwhat (percentage|percent|number|amount)\b", re.I
+    r"\bhow (many|much|long|far|old|large|big|high|tall|often)\b|\bwhat (percentage|percent|number|amount)\b"
+    r"|\b(what|which) (is|was|are|were) the ([a-z-]+ )?(number|amount|total|price|cost)\b",
+    re.I,
 )
-_PERSON_QUESTION = re.compile(r"\b(who|whom|whose)\b", re.I)
+_PERSON_QUESTION = re.compile(
+    r"\b(who|whom|whose)\b|\b(which|what) (candidate|person|official|officer|employee|attorney|lawyer|judge)\b", re.I
+)
 _PLACE_QUESTION = re.compile(r"\bwhere\b|\b(which|what|in which) (city|state|country|county|town|place)\b", re.I)
 _ORG_QUESTION = re.compile(
     r"\b(which|what) (company|companies|agency|agencies|organi[sz]ation|firm|employer|department|bureau|office)\b",
@@ -83,6 +87,12 @@ def _has_answer_type(kind: str, sentence: str, question_terms: set[str]) -> bool
     return any(name.lower() not in question_terms for name in names)
 
 
+def _names_someone(sentence: str, question_terms: set[str]) -> bool:
+    """The sentence holds a capitalised name the question does not (abbreviations such as "No." are none)."""
+    names = _NAME.findall(sentence) + _CAPS.findall(sentence)
+    return any(name.lower() not in question_terms and name.lower().rstrip(".") not in _ABBREVIATIONS for name in names)
+
+
 def _value_fits(kind: str | None) -> Any:
     """Whether a table cell is the kind of value a question asks for."""
     if kind in ("count", "time"):
@@ -100,9 +110,17 @@ _GENERIC = frozenset(
 
 def _focus(question: str) -> set[str]:
     """The question's lower-case content words: what the answer is about ("price", "straw", "email"), where its
-    capitalised words and numbers mostly name the source or the entity ("USDA Ag Energy Round-Up")."""
+    capitalised words and numbers mostly name the source or the entity ("USDA Ag Energy Round-Up"). A word just
+    before a number or a name says what kind of entity that is ("precinct 0050003A", "the case Knowles v. ..."):
+    a heading that names the entity holds it too, so it tells nothing about the answer."""
     words = [word.strip("?.,;:!()\"'") for word in question.split()]
-    lower = {word for word in words[1:] if word[:1].islower()}
+    lower = {
+        word
+        for i, word in enumerate(words)
+        if i > 0
+        and word[:1].islower()
+        and not (i + 1 < len(words) and (words[i + 1][:1].isupper() or words[i + 1][:1].isdigit()))
+    }
     return {term for term in content_words(" ".join(lower)) if term not in _GENERIC}
 
 
@@ -197,10 +215,24 @@ def _units(content: str) -> list[tuple[str, bool]]:
     return [(unit, structured) for unit, structured in units if _answerable_unit(unit)]
 
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WORD_DATE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})\b", re.I
+)
+_SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b")
+
+
+def _dates(text: str) -> set[tuple[int, int, int]]:
+    """The (month, day, two-digit year) of the dates in ``text``: "March 3, 2017" and "03/03/17" are one date."""
+    found = {(_MONTHS.index(m[:3].lower()) + 1, int(d), int(y) % 100) for m, d, y in _WORD_DATE.findall(text)}
+    found |= {(int(m), int(d), int(y) % 100) for m, d, y in _SLASH_DATE.findall(text)}
+    return found
+
+
 class ReaderWeights(msgspec.Struct, frozen=True):
     """How the extractive reader scores a context sentence, and when it declines.
 
-    The scoring weights were chosen on the Disfl-QA dev questions (``bench/tune_reader.py``); the decline is a
+    The scoring weights were chosen on the Disfl-QA and realdocs dev questions; the decline is a
     logistic regression over the reader's signals (``decline.py``, fitted by ``bench/fit_decline.py``). Both
     assume score fusion (chunk scores in 0..1).
     """
@@ -217,10 +249,11 @@ class ReaderWeights(msgspec.Struct, frozen=True):
     cell: float = 0.2  # a table row that holds the question's entities and a cell whose header it names
     context: float = 0.5  # credit for a question term found around a table row or form line, not in it
     no_focus: float = 0.1  # penalty: the sentence holds none of the question's lower-case content words (a title)
-    no_shape: float = 0.2  # penalty: an email address, phone number or web address is asked and this is none
+    no_shape: float = 0.5  # penalty: an email address, phone number or web address is asked and this is none
     no_number: float = 0.1  # penalty: a "how many" question, and the sentence has no number but the question's
+    no_name: float = 0.1  # penalty: a "who" question, and the sentence names nobody the question does not
     negation: float = 0.3  # doubt when the question negates and the sentence does not
-    # Decline below this probability that the question is answerable; None: the fitted model's own cutoff
+    # Decline below this probability that the answer is right; None: the fitted model's own cutoff
     # (``decline_model.json``). Without a fitted model, the confidence threshold of before (0.746) applies.
     threshold: float | None = None
     second_ratio: float = 0.9  # add the runner-up sentence when it scores this close to the best
@@ -376,11 +409,31 @@ class ExtractiveGenerator:
         signals["focus_context_coverage"] = len(focus & context_terms) / len(focus) if focus else 1.0
         signals["question_terms"] = float(len(terms))
         signals["missing_salient_context"] = float(min(3, sum(w.lower() not in context for w in salient)))
+        # Counted on light stems: what the question asks about ("rent", "statewide") is nowhere in the context.
+        focus_stems = {stem(term) for term in focus}
+        context_stems = {stem(term) for term in context_terms}
+        signals["focus_missing_context"] = float(min(3, len(focus_stems - context_stems)))
+        numbers = {w.lower().strip(".,") for w in salient if w[:1].isdigit()}
+        names = {w.lower() for w in salient if not w[:1].isdigit()}
+        # a date of the question counts as one number, in whatever form the context writes it
+        dates = _dates(question)
+        if dates:
+            parts = {str(day) for _, day, _ in dates} | {
+                f"{century}{year:02d}" for _, _, year in dates for century in (19, 20)
+            }
+            numbers = {n for n in numbers if n.strip(",") not in parts and "/" not in n}
+        signals["numbers_missing_context"] = float(
+            min(2, sum(n not in context for n in numbers) + len(dates - _dates(context)))
+        )
+        signals["names_missing_context"] = float(min(3, sum(n not in context for n in names)))
         wants = _answer_type(question)
         signals["type_wanted"] = float(wants is not None)
         if not order:
             return {
                 **dict.fromkeys(("best", "second", "margin", "doubt", "best_chunk_score", "best_rank"), 0.0),
+                "focus_missing_chunk": signals["focus_missing_context"],
+                "focus_missing_sentence": signals["focus_missing_context"],
+                "numbers_missing": signals["numbers_missing_context"],
                 **signals,
             }
         best = order[0]
@@ -404,6 +457,9 @@ class ExtractiveGenerator:
             type_match=float(wants is not None and _has_answer_type(wants, sentence, terms)),
             dense=dense[best],
             row=float(rows.parse_row(sentence) is not None),
+            focus_missing_chunk=float(min(3, len(focus_stems - stems(documents[rank].content or "")))),
+            focus_missing_sentence=float(min(3, len(focus_stems - stems(sentence)))),
+            numbers_missing=float(min(2, sum(n not in lowered for n in numbers))),
             cell=float(cell),
         )
         return {key: round(float(value or 0.0), 5) for key, value in signals.items()}
@@ -545,6 +601,7 @@ class ExtractiveGenerator:
         numbers = [word.lower() for word in _salient(question) if word[:1].isdigit()]
         question_lowered = question.lower()
         focus = _focus(question)
+        person = wants == "name" and _PERSON_QUESTION.search(question) is not None
         scores = []
         for index, terms in enumerate(sentence_terms):
             rank, chunk_score, sentence = candidates[index]
@@ -559,6 +616,8 @@ class ExtractiveGenerator:
                 restates += w.no_focus  # it names the question's entities only: a heading, a title
             if wants in _CONTACTS and not _CONTACTS[wants][1].search(sentence):
                 restates += w.no_shape  # an email address, a fax number: the answer must have that shape
+            if person and not _names_someone(sentence, question_terms):
+                restates += w.no_name  # "Petitioner : v. : No. 07-1315" names no one who could have argued
             if wants == "count" and not any(n not in question_lowered for n in re.findall(r"\d[\d,.]*", lowered)):
                 restates += w.no_number  # a title ("... November 2015") is no count
             # a number the question names (a flight, a count, a serial) must be in the answer's row or sentence

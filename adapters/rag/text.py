@@ -60,3 +60,19 @@ STOPWORDS = frozenset(
 
 def content_words(text: str) -> list[str]:
     return [word for word in WORD.findall(text.lower()) if word not in STOPWORDS]
+
+
+_SUFFIXES = ("ing", "ed", "es", "s", "e")
+
+
+def stem(word: str) -> str:
+    """A light stem, enough to match "sentenced" with "sentence" and "checks" with "check" (words of three
+    letters or fewer stay as they are)."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def stems(text: str) -> set[str]:
+    return {stem(word) for word in content_words(text)}

@@ -9,9 +9,10 @@ import pytest
 from haystack import Document
 
 from adapters.minilm import MiniLMEmbedder
-from adapters.rag import rows
+from adapters.rag import extractive, rows
 from adapters.rag.decline import FEATURES, DeclineModel, load_model
 from adapters.rag.extractive import ExtractiveGenerator, ReaderWeights
+from adapters.rag.text import content_words, stem
 
 TABLE = "\n".join(
     [
@@ -73,3 +74,111 @@ def test_the_decline_model_is_a_standardised_logistic_regression() -> None:
     toy = DeclineModel(features=("best",), mean=(0.5,), scale=(0.1,), coef=(2.0,), intercept=0.0, cutoff=0.5)
     assert toy.probability({"best": 0.5}) == pytest.approx(0.5)
     assert toy.probability({"best": 0.6}) == pytest.approx(1 / (1 + 2.718281828**-2.0))
+
+
+# Two chunks of a Federal Register notice, as the PDF parser reads them
+# (``../shared/data/realdocs/pdfs/federal-register-2020-17221.pdf``).
+NOTICE = "\n".join(
+    [
+        "This section of the FEDERAL REGISTER",
+        "contains notices to the public of the proposed",
+        "issuance of rules and regulations. The",
+        "purpose of these notices is to give interested",
+        "persons an opportunity to participate in the",
+        "rule making prior to the adoption of the final",
+        "rules.",
+        "Proposed Rules Federal Register",
+        "47698",
+        "Vol. 85, No. 152",
+        "Thursday, August 6, 2020",
+        "DEPARTMENT OF TRANSPORTATION",
+        "Federal Aviation Administration",
+        "14 CFR Part 39",
+        "[Docket No. FAA\u20132020\u20130686; Product",
+        "Identifier 2019\u2013NM\u2013035\u2013AD]",
+        "RIN 2120\u2013AA64",
+        "Airworthiness Directives; The Boeing",
+        "Company Airplanes",
+        "AGENCY: Federal Aviation",
+        "Administration (FAA), DOT.",
+        "ACTION: Notice of proposed rulemaking",
+        "(NPRM).",
+        "SUMMARY: The FAA proposes to",
+        "supersede Airworthiness Directive (AD)",
+        "2018\u201323\u201351, which applies to all The",
+        "Boeing Company Model 737\u20138 and 737\u2013",
+        "9 (737 MAX) airplanes.",
+    ]
+)
+ADDRESSES = "\n".join(
+    [
+        "DATES: The FAA must receive comments",
+        "on this proposed AD by September 21,",
+        "2020.",
+        "ADDRESSES: You may send comments,",
+        "using the procedures found in 14 CFR",
+        "11.43 and 11.45, by any of the following",
+        "methods:",
+        "\u2022 Federal eRulemaking Portal: Go to",
+        "https://www.regulations.gov. Follow the",
+        "instructions for submitting comments.",
+        "\u2022 Fax: 202\u2013493\u20132251.",
+        "\u2022 Mail: U.S. Department of",
+        "Transportation, Docket Operations, M\u2013",
+        "30, West Building Ground Floor, Room",
+        "W12\u2013140, 1200 New Jersey Avenue SE,",
+        "Washington, DC 20590.",
+        "\u2022 Hand Delivery: Deliver to Mail",
+        "address above between 9 a.m. and 5",
+        "p.m., Monday through Friday, except",
+        "Federal holidays.",
+    ]
+)
+
+
+def ranked(*chunks: tuple[str, float]) -> list[Document]:
+    return [Document(content=c, score=s, meta={"document_name": "t.pdf", "pages": "1"}) for c, s in chunks]
+
+
+def test_a_number_or_a_person_asked_for_by_name_is_the_answer_type() -> None:
+    # "what is the docket number" asks for a number: the court's title line, which has none, is pushed down
+    assert extractive._answer_type("What is the docket number of the case Knowles v. Mirzayance?") == "count"
+    assert extractive._answer_type("Which candidate for Sheriff received 219 votes?") == "name"
+    terms = set(content_words("Who argued on behalf of the petitioner in Knowles v. Mirzayance?"))
+    assert not extractive._names_someone("Petitioner : v. : No. 07-1315", terms)  # "No." names nobody
+    assert extractive._names_someone(
+        "STEVEN E. MERCER, ESQ., Deputy Attorney General; on behalf of the Petitioner", terms
+    )
+
+
+def test_an_answer_of_a_shape_must_have_it(model: ExtractiveGenerator) -> None:
+    # a fax number is asked: the notice's summary, first retrieved and closer in words, holds none
+    question = "What fax number can comments on the FAA's proposed 737 MAX airworthiness directive be sent to?"
+    documents = ranked((NOTICE, 1.0), (ADDRESSES, 0.56))
+    text = model.run(messages=[], question=question, documents=documents)["replies"][0].text or ""
+    assert "202\u2013493\u20132251" in text, text
+
+
+def test_the_noun_before_an_entity_names_its_kind_not_what_is_asked() -> None:
+    assert extractive._focus("How many registered voters does precinct 0050003A in Acton have?") == {
+        "registered",
+        "voters",
+    }
+    assert extractive._focus("What is the docket number of the case Knowles v. Mirzayance?") == {"docket"}
+
+
+def test_a_date_is_one_date_in_any_form() -> None:
+    assert (
+        extractive._dates("the week ending March 3, 2017") == extractive._dates("week ending 03/03/17") == {(3, 3, 17)}
+    )
+    assert extractive._dates("02/24/2017") == {(2, 24, 17)}
+    assert stem("sentenced") == stem("sentence") and stem("checks") == stem("check") and stem("rent") == "rent"
+
+
+def test_the_reader_reports_what_is_missing_from_the_context(model: ExtractiveGenerator) -> None:
+    documents = [Document(content=TABLE, score=0.9, meta={"document_name": "t.pdf", "pages": "1"})]
+    question = "How much rent did Kentucky pay on December 3, 2015?"
+    signals = model.run(messages=[], question=question, documents=documents)["replies"][0].meta["signals"]
+    assert signals["focus_missing_context"] >= 1  # "rent" is nowhere
+    assert signals["numbers_missing_context"] == 1  # nor is that date (its "2015" and "3" are no match)
+    assert set(FEATURES) <= set(signals)
