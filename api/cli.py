@@ -177,7 +177,7 @@ def _ok(response: Any) -> Any:
     return response.json() if response.content else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parley", description="Event-sourced RAG chat server (h2oGPTe REST API v1)")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the HTTP server")
@@ -202,7 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     migrate_parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PARLEY_DATA_DIR", "./data")))
     migrate_parser.add_argument("--to", required=True, help="the target database: postgresql://user@host/db")
     migrate_parser.set_defaults(run=migrate)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     result: int = args.run(args)
     return result
