@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import secrets
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from adapters.sqlite.read_models import SQLiteReadModelStore
 from api.environment import OFFLINE_ENVIRONMENT
 from api.settings import Settings
 from domain import apikey
-from domain.errors import ConfigurationError
+from domain.errors import ConfigurationError, NotReady
 from domain.ingestion import Ingestor
 from domain.ports import (
     BlobStore,
@@ -47,6 +48,7 @@ from domain.ports import (
     ReadModelQueries,
     ReadModelStore,
     VectorIndex,
+    WorkQueue,
 )
 from domain.service import CommandHandler, stream_name
 from domain.usecases.ask import AskInSession
@@ -102,6 +104,7 @@ class Parley:
     ingestion_pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "ingest"))
     jobs: dict[str, Future[int]] = field(default_factory=dict)
     local_llm: LlamaCppServer | None = None  # PARLEY_LLM=local: the llama.cpp server this process runs
+    work_queue: WorkQueue | None = None  # PARLEY_INGESTION=workers: jobs go to `parley worker` processes
 
     def start(self) -> None:
         """Start the projections (unless other processes run them) and block until they have caught up with the
@@ -116,7 +119,10 @@ class Parley:
         self.resume_jobs()
 
     def resume_jobs(self) -> None:
-        """Jobs a stop interrupted go on in the background (or end as failed, saying why), in their order."""
+        """Jobs a stop interrupted go on in the background (or end as failed, saying why), in their order. With
+        ingestion workers, their leases run out and other workers take the items over instead."""
+        if self.work_queue is not None:
+            return
         for job in reversed(self.read_models.jobs()):
             if job.status != "in progress":
                 continue
@@ -154,7 +160,14 @@ class Parley:
         )
 
     def run_ingest_job(self, job: IngestJob) -> None:
-        """In the background, in the caller's command context: the job's events name who started it."""
+        """In the background, in the caller's command context (the job's events name who started it); or, with
+        ingestion workers, queued for them."""
+        if self.work_queue is not None:
+            pending = [upload_id for upload_id in job.upload_ids if upload_id not in job.already_ingested]
+            self.work_queue.enqueue(job.job_id, pending)
+            if len(pending) < len(job.upload_ids):  # uploads made into documents before: recorded at once
+                self.ingestion_pool.submit(contextvars.copy_context().run, self._record_already_ingested, job)
+            return
         self.jobs[job.job_id] = self.ingestion_pool.submit(
             contextvars.copy_context().run,
             self.ingestor.run,
@@ -167,6 +180,25 @@ class Parley:
             job.enrich_llm,
             job.already_ingested,
         )
+
+    def _record_already_ingested(self, job: IngestJob) -> None:
+        for upload_id in job.already_ingested:
+            self.ingestor.ingest_item(job.job_id, upload_id, self.read_models.documents_from_uploads)
+
+    def wait_for_job(self, job_id: str, timeout: float) -> None:
+        """Block until the job has finished and its documents are searchable; NotReady after ``timeout``."""
+        future = self.jobs.get(job_id)
+        if future is not None:
+            try:
+                self.wait_for(future.result(timeout))
+            except TimeoutError as error:
+                raise NotReady(f"ingestion is still running after {timeout:g} s; follow it as job {job_id}") from error
+            return
+        deadline = time.monotonic() + timeout
+        while (job := self.read_models.job(job_id)) is not None and job.status == "in progress":
+            if time.monotonic() >= deadline:
+                raise NotReady(f"ingestion is still running after {timeout:g} s; follow it as job {job_id}")
+            time.sleep(0.05)
 
     def _commands(self) -> Commands:
         return Commands(self.handler, self.wait_for)
@@ -202,6 +234,8 @@ class Parley:
         self.projections.stop()
         self.events.close()
         self.read_store.close()
+        if self.work_queue is not None:
+            self.work_queue.close()
         if self.local_llm is not None:
             self.local_llm.stop()
 
@@ -277,6 +311,14 @@ def embedding_store_of(settings: Settings) -> EmbeddingStore:
 
         return PostgresEmbeddingStore(_postgres_url(settings, "PARLEY_READ_STORE"))
     return SQLiteEmbeddingStore(settings.data_dir / "embeddings.sqlite3")
+
+
+def work_queue_of(settings: Settings) -> WorkQueue | None:
+    if settings.ingestion == "in-process":
+        return None
+    from adapters.postgres.work_queue import PostgresWorkQueue
+
+    return PostgresWorkQueue(_postgres_url(settings, "PARLEY_INGESTION"))
 
 
 def bootstrap(
@@ -364,4 +406,5 @@ def bootstrap(
         answerer=answerer,
         ingestor=Ingestor(handler, blobs, parser, tokenizer, wait_for, enricher=answerer),
         local_llm=local_llm,
+        work_queue=work_queue_of(settings),
     )

@@ -77,6 +77,56 @@ def project(args: argparse.Namespace) -> int:
     return 0
 
 
+def worker(args: argparse.Namespace) -> int:
+    """An ingestion worker: takes items of ingest jobs from the Postgres work queue, one at a time, until SIGTERM
+    (it finishes the item in hand first)."""
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    import threading
+    import uuid
+
+    from api.bootstrap import bootstrap
+    from api.settings import Settings
+    from domain.errors import ConfigurationError
+
+    try:
+        parley = bootstrap(Settings.from_env(data_dir=args.data_dir, projectors=False, ingestion="workers"))
+    except ConfigurationError as error:
+        print(f"parley: configuration error: {error.message}", file=sys.stderr)
+        return 2
+    queue, lease = parley.work_queue, parley.settings.worker_lease_s  # renewed every third of the lease
+    assert queue is not None
+    name = args.name or f"worker-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    stopping = threading.Event()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: stopping.set())
+    parley.embedder.warm_up()
+    print(f"Parley ingestion worker {name}", flush=True)
+    while not stopping.is_set():
+        item = queue.claim(name, lease)
+        if item is None:
+            stopping.wait(0.2)
+            continue
+        held = threading.Event()
+
+        def renew(item: Any = item, held: threading.Event = held) -> None:
+            while not held.wait(lease / 3):
+                if not queue.renew(item, name, lease):
+                    return
+
+        renewing = threading.Thread(target=renew, name="lease", daemon=True)
+        renewing.start()
+        try:
+            parley.ingestor.ingest_item(item.job_id, item.item_id, parley.read_models.documents_from_uploads)
+            queue.done(item, name)
+        except Exception:
+            logging.getLogger("parley").exception("ingesting %s of job %s failed", item.item_id, item.job_id)
+        finally:
+            held.set()
+    parley.close()
+    return 0
+
+
 def ingest(args: argparse.Namespace) -> int:
     """Upload files into a collection (created when missing) and follow the ingestion job with a progress bar."""
     import httpx
@@ -192,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     project_parser = commands.add_parser("project", help="keep the read models and indexes of shared stores")
     project_parser.add_argument("--data-dir", type=Path, default=None, help="data directory (PARLEY_DATA_DIR, ./data)")
     project_parser.set_defaults(run=project)
+    worker_parser = commands.add_parser("worker", help="ingest the items of jobs queued in Postgres")
+    worker_parser.add_argument("--data-dir", type=Path, default=None, help="data directory (PARLEY_DATA_DIR, ./data)")
+    worker_parser.add_argument("--name", default=None, help="this worker's name in the queue (default: pid + random)")
+    worker_parser.set_defaults(run=worker)
     ingest_parser = commands.add_parser("ingest", help="ingest files into a collection of a running server")
     ingest_parser.add_argument("paths", nargs="+", help="files or folders to ingest")
     ingest_parser.add_argument("--collection", required=True, help="collection name (created when missing)")

@@ -24,6 +24,8 @@ _VARIABLES = {
     "kurrentdb_url": "PARLEY_KURRENTDB_URL",
     "chroma_url": "PARLEY_CHROMA_URL",
     "projectors": "PARLEY_PROJECTORS",
+    "ingestion": "PARLEY_INGESTION",
+    "worker_lease_s": "PARLEY_WORKER_LEASE_S",
     "request_timeout_s": "PARLEY_REQUEST_TIMEOUT_S",
     "host": "PARLEY_HOST",
     "port": "PARLEY_PORT",
@@ -54,6 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # False: this process serves the API only, and projector processes (`parley project`) keep the read models
     # of the shared stores; a write still answers once they have applied it.
     projectors: bool = True
+    # "workers": ingest jobs are queued in Postgres for `parley worker` processes instead of run in this one.
+    ingestion: Literal["in-process", "workers"] = "in-process"
+    worker_lease_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # a dead worker's item goes to another after this
     postgres_url: str | None = None  # a libpq URL; one database may hold the events, read models and vectors
     kurrentdb_url: str | None = None  # kurrentdb://host:2113?tls=false
     chroma_url: str | None = None  # a Chroma server (http://host:8000); unset: Chroma embedded in data_dir

@@ -152,6 +152,51 @@ class Ingestor:
             options.enrich_llm, done,
         )  # fmt: skip
 
+    def ingest_item(
+        self, job_id: str, upload_id: str, ingested: Callable[[str, Sequence[str]], Mapping[str, str]]
+    ) -> int:
+        """One upload of a job, for an ingestion worker: made into its document, the item recorded, and the job
+        finished when it was the last. A document already made from the upload (by a worker that died before it
+        recorded the item) is recorded as the item's, not made again. Returns the log position of the last
+        event; 0 when the item was not pending any more (another worker recorded it)."""
+        stream = stream_name("job", job_id)
+        state = self.handler.load(job, stream)
+        if state is None or state.finished or upload_id not in state.pending:
+            return 0
+        if state.ingest is None or state.collection_id is None:
+            return self._abandon(job_id, [upload_id], "the job was started before jobs recorded their options")
+        # The read models must show everything logged so far, a dead worker's document included.
+        self.wait_for_projections(self.handler.store.head_position())
+        made = ingested(state.collection_id, [upload_id])
+        try:
+            if upload_id in made:
+                item = job.FinishJobItem(job_id=job_id, item_id=upload_id, status="completed",
+                                         document_id=made[upload_id])  # fmt: skip
+                recorded = self.handler.execute(job, stream, item)
+                position = recorded.commit_position if recorded else 0
+            else:
+                options = state.ingest
+                prepared = self._prepare(
+                    self.new_id(), job_id, state.collection_id, upload_id, options.settings, state.owner,
+                    options.metadata, options.enrich_llm,
+                )  # fmt: skip
+                position = self._record(job_id, prepared)
+        except InvalidCommand:  # another worker recorded the item meanwhile
+            return 0
+        return max(position, self._finish_if_done(job_id, position))
+
+    def _finish_if_done(self, job_id: str, position: int) -> int:
+        stream = stream_name("job", job_id)
+        state = self.handler.load(job, stream)
+        if state is None or state.finished or state.pending:
+            return 0
+        self.wait_for_projections(position)  # a job reports completed only once its documents are searchable
+        try:
+            finished = self.handler.execute(job, stream, job.FinishJob(job_id=job_id))
+        except InvalidCommand:  # the worker of another last item finished it
+            return 0
+        return finished.commit_position if finished else 0
+
     def _abandon(self, job_id: str, pending: Sequence[str], reason: str) -> int:
         stream = stream_name("job", job_id)
         for upload_id in pending:

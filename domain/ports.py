@@ -197,6 +197,32 @@ class DocumentEnricher(Protocol):
         ...
 
 
+class WorkItem(msgspec.Struct, frozen=True):
+    job_id: str
+    item_id: str  # an upload id of an ingest job
+
+
+class WorkQueue(Protocol):
+    """Items of jobs that ingestion workers (other processes) take one at a time. A claim is a lease: a worker
+    that dies stops renewing it, and when it runs out another worker takes the item over."""
+
+    def enqueue(self, job_id: str, item_ids: Sequence[str]) -> None:
+        """Offer the items; one already offered is left as it is."""
+        ...
+
+    def claim(self, worker: str, lease_s: float) -> WorkItem | None:
+        """An item nobody holds (or whose lease ran out), now held by ``worker``; None when there is none."""
+        ...
+
+    def renew(self, item: WorkItem, worker: str, lease_s: float) -> bool:
+        """Extend ``worker``'s lease; False when the item is no longer its own."""
+        ...
+
+    def done(self, item: WorkItem, worker: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
 # --- the read side ----------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from api.controllers._common import API, caller, errors, optional_body, split_id
 from api.controllers.jobs import job_details
 from api.limits import MAX_JSON_BYTES
 from api.schemas import IngestUploadBody, JobDetails, UploadedFile
-from domain.errors import NotReady, PayloadTooLarge
+from domain.errors import PayloadTooLarge
 
 READ_CHUNK = 1024 * 1024
 
@@ -83,16 +83,8 @@ class UploadController(Controller):
         timeout: float | None = None,
     ) -> None:
         job_id = await self._start_job(parley, request, upload_ids, collection_id, timeout)
-        future = parley.jobs[job_id]
         wait = timeout if timeout is not None and timeout > 0 else parley.settings.request_timeout_s
-        try:
-            with anyio.fail_after(wait):
-                while not future.done():
-                    await anyio.sleep(0.01)
-        except TimeoutError as error:
-            raise NotReady(f"ingestion is still running after {wait:g} s; follow it as job {job_id}") from error
-        position = future.result()
-        await anyio.to_thread.run_sync(parley.wait_for, position)
+        await anyio.to_thread.run_sync(parley.wait_for_job, job_id, wait)
 
     @post(
         "/{upload_ids:str}/ingest/job",

@@ -1,6 +1,8 @@
 """Past one process: two API replicas without projectors (``PARLEY_PROJECTORS=false``, as ``parley serve
---no-projectors``) and one ``parley project`` process, all on one PostgreSQL. A write through either replica
-answers only once the projector has applied it, so what one replica wrote is readable at once through the other."""
+--no-projectors``) that queue ingest jobs (``PARLEY_INGESTION=workers``), one ``parley project`` process and two
+``parley worker`` processes, all on one PostgreSQL. A write through either replica answers only once the projector
+has applied it, so what one replica wrote is readable at once through the other; the workers share a job's files,
+and a worker killed mid-job costs nothing but time."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import h2ogpte.rest_sync as rest
+import psycopg
 import pytest
 
 from tests.api.test_h2ogpte_client import apis
@@ -32,14 +35,18 @@ def running(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresS
             "PARLEY_POSTGRES_URL": url,
         }
         root = tmp_path_factory.mktemp("deployment")
-        log = (root / "projector.log").open("ab")
-        projector = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "project", "--data-dir", str(root / "projector")],
-            env={**os.environ, **env, "PARLEY_ADMIN_API_KEY": ADMIN_KEY},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        replica_env = {**env, "PARLEY_PROJECTORS": "false", "PARLEY_REQUEST_TIMEOUT_S": "8"}
+        log = (root / "processes.log").open("ab")
+
+        def spawn(*command: str) -> subprocess.Popen[bytes]:
+            environment = {**os.environ, **env, "PARLEY_ADMIN_API_KEY": ADMIN_KEY, "PARLEY_WORKER_LEASE_S": "3"}
+            return subprocess.Popen(
+                [sys.executable, "-m", "api.cli", *command], env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+
+        projector = spawn("project", "--data-dir", str(root / "projector"))
+        workers = [spawn("worker", "--data-dir", str(root / name), "--name", name) for name in ("w1", "w2")]
+        replica_env = {**env, "PARLEY_PROJECTORS": "false", "PARLEY_INGESTION": "workers",
+                       "PARLEY_REQUEST_TIMEOUT_S": "8"}  # fmt: skip
         replicas = [ServerProcess(root / f"api-{n}", replica_env) for n in (1, 2)]
         try:
             for replica in replicas:
@@ -47,15 +54,18 @@ def running(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresS
             clients = [
                 apis(rest.ApiClient(rest.Configuration(host=r.api_url, access_token=ADMIN_KEY))) for r in replicas
             ]
-            yield clients, projector
+            yield clients, projector, workers, url
         finally:
             for replica in replicas:
                 if replica.process is not None and replica.process.poll() is None:
                     replica.stop()
-            projector.send_signal(signal.SIGTERM)
-            projector.wait(30)
+            for process in (projector, *workers):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in (projector, *workers):
+                process.wait(60)
             log.close()
-        assert projector.returncode == 0, (root / "projector.log").read_text()[-3000:]
+        assert projector.returncode == 0, (root / "processes.log").read_text()[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +116,56 @@ def test_the_replicas_wait_for_the_projector_process(deployment: list[Any], proj
     while not [c for c in second["collections"].list_collections() if c.name == "Paused"]:
         assert time.monotonic() < deadline, "the projector did not catch up"
         time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def workers(running: tuple[Any, ...]) -> list[subprocess.Popen[bytes]]:
+    return running[2]  # type: ignore[no-any-return]
+
+
+def done_by(url: str, job_id: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT item_id, worker FROM parley_work.work_items WHERE job_id = %s AND done", (job_id,)
+        ).fetchall()
+    return {item: worker for item, worker in rows}
+
+
+def upload_files(api: dict[str, Any], count: int, tag: str) -> list[str]:
+    return [
+        api["ingestion"]
+        .upload_file(file=(f"{tag}-{n}.txt", f"Note {n} of {tag}: the tide was {n} metres.".encode()))
+        .id
+        for n in range(count)
+    ]
+
+
+def test_the_workers_share_a_job(deployment: list[Any], running: tuple[Any, ...]) -> None:
+    first, _ = deployment
+    collection = first["collections"].create_collection(rest.CollectionCreateRequest(name="Tides", description=""))
+    uploads = upload_files(first, 20, "shared")
+    first["ingestion"].ingest_upload(uploads, collection_id=collection.id, timeout=300)
+    documents = first["collections"].list_documents_for_collection(collection.id, limit=100)
+    assert sorted(d.name for d in documents) == sorted(f"shared-{n}.txt" for n in range(20))
+    job = next(j for j in first["jobs"].list_jobs() if j.files_total == 20)
+    assert job.overall_status == "completed" and not job.errors
+    assert set(done_by(running[3], job.id).values()) == {"w1", "w2"}, "both workers took items of the job"
+
+
+def test_a_worker_killed_mid_job_costs_nothing_but_time(deployment: list[Any], running: tuple[Any, ...]) -> None:
+    first, second = deployment
+    w1 = running[2][0]
+    collection = first["collections"].create_collection(rest.CollectionCreateRequest(name="Killed", description=""))
+    uploads = upload_files(first, 20, "killed")
+    job = first["ingestion"].create_ingest_upload_job(uploads, collection_id=collection.id)
+    deadline = time.monotonic() + 120
+    while "w1" not in done_by(running[3], job.id).values():  # w1 is at work on this job
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    w1.kill()
+    while (job := second["jobs"].get_job(job.id)).overall_status == "in progress":
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job.overall_status == "completed" and not job.errors, job
+    documents = second["collections"].list_documents_for_collection(collection.id, limit=100)
+    assert sorted(d.name for d in documents) == sorted(f"killed-{n}.txt" for n in range(20))  # each exactly once
