@@ -30,7 +30,7 @@ def resolved(environment: dict[str, str]) -> dict[str, str]:
 
 def test_the_production_shape_has_its_services() -> None:
     services = compose()["services"]
-    assert {"postgres", "kurrentdb", "chroma", "projector", "api", "gateway", "ollama"} <= set(services)
+    assert {"postgres", "kurrentdb", "chroma", "projector", "worker", "api", "gateway", "ollama"} <= set(services)
     assert services["api"]["deploy"]["replicas"] == 2 and "--no-projectors" in services["api"]["command"]
     assert all("healthcheck" in services[name] for name in ("postgres", "kurrentdb", "chroma", "api"))
     assert set(compose()["volumes"]) >= {"postgres", "kurrentdb", "chroma"}
@@ -53,3 +53,4 @@ def test_the_environment_is_settings_parley_reads_and_accepts() -> None:
     settings = Settings.from_env(environment)
     assert (settings.event_store, settings.read_store, settings.vector_index) == ("postgres", "postgres", "pgvector")
     assert settings.postgres_url and settings.postgres_url.startswith("postgresql://")
+    assert settings.ingestion == "workers" and services["worker"]["command"][:2] == ["parley", "worker"]
