@@ -9,6 +9,7 @@ import numpy as np
 from haystack import Document, component
 from haystack.components.joiners import DocumentJoiner
 from haystack.dataclasses import ChatMessage
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from adapters.rag import prompts
@@ -22,23 +23,31 @@ from domain.views import ChunkView
 class QuestionRepairer:
     """Rebuilds a disfluent question from its correction ("when was or actually where was X" -> "where was X").
 
+    The entry of the retrieval graph: it hands the question on as asked (``asked``, what retrieval searches with)
+    and gives the repaired one (``repaired``, what the extractive reader also scores sentences against).
+
     Usage::
 
-        QuestionRepairer().run(question="Who or rather when was it built?")["question"]  # "when was it built?"
+        QuestionRepairer().run(question="Who or rather when was it built?")["repaired"]  # "when was it built?"
     """
 
-    @component.output_types(question=str)
+    @component.output_types(asked=str, repaired=str)
     def run(self, question: str) -> dict[str, Any]:
-        return {"question": repair(question)}
+        return {"asked": question, "repaired": repair(question)}
+
+
+MAX_COMPILED_TEMPLATES = 256  # per assembler; the built-in templates are five texts
 
 
 @component
 class PromptAssembler:
-    """Renders the chat messages of one model call from Jinja2 templates compiled once, in Jinja's sandbox.
+    """Renders the chat messages of one model call from Jinja2 templates, in Jinja's sandbox.
 
-    ``task`` picks the user template (see ``adapters.rag.prompts``); the h2oGPTe prompt fields and the question
-    are template *variables*, inserted as plain text and never rendered as templates themselves. Earlier turns
-    come before the question for the tasks that converse (``answer``, ``hyde``).
+    ``template`` (a ``PromptTemplate``, the built-in one when None) is given at run time, so each answer can be
+    made with a stored template; each distinct template text is compiled once. ``task`` picks its user template
+    (see ``adapters.rag.prompts``); the h2oGPTe prompt fields and the question are template *variables*, inserted
+    as plain text and never rendered as templates themselves. Earlier turns come before the question for the tasks
+    that converse (``answer``, ``hyde``).
 
     Usage::
 
@@ -46,9 +55,16 @@ class PromptAssembler:
     """
 
     def __init__(self) -> None:
-        environment = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
-        self.system = environment.from_string(prompts.SYSTEM)
-        self.user = {task: environment.from_string(template) for task, template in prompts.USER.items()}
+        self.environment = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+        self._compiled: dict[str, Template] = {}
+
+    def _compile(self, source: str) -> Template:
+        compiled = self._compiled.get(source)
+        if compiled is None:
+            if len(self._compiled) >= MAX_COMPILED_TEMPLATES:
+                self._compiled.clear()  # stored templates come and go by the version: forget the old ones
+            compiled = self._compiled[source] = self.environment.from_string(source)
+        return compiled
 
     @component.output_types(prompt=list[ChatMessage])
     def run(
@@ -63,15 +79,18 @@ class PromptAssembler:
         prompt_summary: str = "",
         hyde_extension: str = "",
         history: list[dict[str, str]] | None = None,
+        template: prompts.PromptTemplate | None = None,
     ) -> dict[str, Any]:
+        template = template or prompts.BUILT_IN
         messages = []
         if system_prompt:
-            messages.append(ChatMessage.from_system(self.system.render(system_prompt=system_prompt)))
+            system = self._compile(template.system).render(system_prompt=system_prompt)
+            messages.append(ChatMessage.from_system(system))
         if task in prompts.HISTORY_TASKS:
             for turn in history or []:
                 messages.append(ChatMessage.from_user(turn["question"]))
                 messages.append(ChatMessage.from_assistant(turn["answer"]))
-        user = self.user[task].render(
+        user = self._compile(template.user[task]).render(
             question=question,
             documents=documents or [],
             pre_prompt_query=pre_prompt_query,
@@ -82,6 +101,11 @@ class PromptAssembler:
         )
         messages.append(ChatMessage.from_user(user.strip()))
         return {"prompt": messages}
+
+
+def render_prompt(messages: list[ChatMessage]) -> str:
+    """A call's chat messages as one text: what ``prompt_raw`` records and what the context budget measures."""
+    return "\n\n".join(f"<|{message.role.value}|>\n{message.text or ''}" for message in messages)
 
 
 @component

@@ -6,6 +6,8 @@ are template *variables*: whatever a user writes in them is inserted as plain te
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 SYSTEM = "{{ system_prompt }}"
 
 _CONTEXT = """\"\"\"
@@ -44,6 +46,26 @@ USER = {
     "reflect": "{{ question }}",
 }
 HISTORY_TASKS = frozenset({"answer", "hyde"})
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """The templates one answer is rendered with: the system message's and the user message's of each task.
+
+    ``template_id`` and ``version`` name a stored template (what ``AnswerGenerated`` records); both are None for
+    the built-in one."""
+
+    system: str = SYSTEM
+    user: dict[str, str] = field(default_factory=lambda: dict(USER))
+    template_id: str | None = None
+    version: int | None = None
+
+    def __deepcopy__(self, memo: dict[int, object]) -> PromptTemplate:
+        # Never changed once made, so the copy a Haystack pipeline makes of each input can be the template itself.
+        return self
+
+
+BUILT_IN = PromptTemplate()
 
 # At ingestion (gen_doc_summaries, gen_doc_questions): h2oGPTe's auto_gen_document_summary_* defaults, and the
 # instruction that asks for suggested questions.
