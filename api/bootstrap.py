@@ -56,6 +56,7 @@ from domain.usecases.collections import ManageCollections
 from domain.usecases.commands import Commands
 from domain.usecases.ingest import IngestJob, StartIngestJob
 from domain.usecases.sessions import ManageChatSessions
+from domain.usecases.templates import ManagePromptTemplates
 from domain.usecases.uploads import ReceiveUploads
 from projections.read_model_projection import ReadModelProjection
 from projections.runner import ProjectionRunner, Projections
@@ -141,6 +142,9 @@ class Parley:
     def collections(self) -> ManageCollections:
         checks = self.asking().check_chat_settings
         return ManageCollections(self._commands(), self.read_models, EMBEDDING_MODELS, checks)
+
+    def prompt_templates(self) -> ManagePromptTemplates:
+        return ManagePromptTemplates(self._commands(), self.read_models)
 
     def sessions(self) -> ManageChatSessions:
         return ManageChatSessions(self._commands(), self.read_models)
@@ -270,7 +274,13 @@ def event_store_of(settings: Settings) -> EventStore:
 
         return PostgresEventStore(_postgres_url(settings, "PARLEY_EVENT_STORE"))
     if settings.event_store == "kurrentdb":
-        raise ConfigurationError("PARLEY_EVENT_STORE=kurrentdb: not in this build yet; use sqlite")
+        if not settings.kurrentdb_url:
+            raise ConfigurationError(
+                "PARLEY_EVENT_STORE=kurrentdb needs PARLEY_KURRENTDB_URL (kurrentdb://host:2113?tls=false)"
+            )
+        from adapters.kurrentdb.event_store import KurrentDBEventStore
+
+        return KurrentDBEventStore(settings.kurrentdb_url)
     return SQLiteEventStore(settings.data_dir / "events.sqlite3")
 
 

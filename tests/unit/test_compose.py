@@ -51,6 +51,7 @@ def test_the_environment_is_settings_parley_reads_and_accepts() -> None:
     environment = resolved(services["api"]["environment"])
     assert {key for key in environment if key.startswith("PARLEY_")} <= known
     settings = Settings.from_env(environment)
-    assert (settings.event_store, settings.read_store, settings.vector_index) == ("postgres", "postgres", "pgvector")
+    assert (settings.event_store, settings.read_store, settings.vector_index) == ("kurrentdb", "postgres", "pgvector")
+    assert settings.kurrentdb_url == "kurrentdb://kurrentdb:2113?tls=false"
     assert settings.postgres_url and settings.postgres_url.startswith("postgresql://")
     assert settings.ingestion == "workers" and services["worker"]["command"][:2] == ["parley", "worker"]
