@@ -24,6 +24,7 @@ from api.controllers.collections import CollectionController
 from api.controllers.documents import DocumentController
 from api.controllers.jobs import JobController
 from api.controllers.models import ModelController
+from api.controllers.prompt_templates import PromptTemplateController
 from api.controllers.uploads import UploadController
 from api.limits import MAX_JSON_BYTES, MULTIPART_OVERHEAD, body_kind, check_body
 from api.schemas import ErrorBody
@@ -107,6 +108,7 @@ def create_app(parley: Parley) -> Litestar:
             MessageController,
             JobController,
             ModelController,
+            PromptTemplateController,
         ],
         dependencies={"parley": Provide(lambda: parley, sync_to_thread=False)},
         middleware=[DefineMiddleware(BearerKeyAuth, exclude=["^/schema"]), CommandContextMiddleware],

@@ -12,8 +12,19 @@ from typing import Annotated, Any
 import msgspec
 
 from domain.chat import MAX_QUESTION_CHARS
-from domain.events import ChatSettings, CollectionSettings
-from domain.views import ChatSessionView, CollectionView, DocumentView, JobItemView, JobView, MessageView, ReferenceView
+from domain.events import ChatSettings, CollectionSettings, TemplateFields
+from domain.template import BuiltInTemplate
+from domain.views import (
+    ChatSessionView,
+    CollectionView,
+    DocumentView,
+    JobItemView,
+    JobView,
+    MessageView,
+    ReferenceView,
+    TemplateVersionView,
+    TemplateView,
+)
 
 
 class Wire(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -319,3 +330,147 @@ class Model(Wire):
     generates_text: bool
     context_size: int
     default: bool
+
+
+# --- prompt templates --------------------------------------------------------------------------------------
+
+
+class _PromptTemplateText(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """h2oGPTe's template fields past the name (``PromptTemplateBase``); None: not set."""
+
+    description: str | None = None
+    lang: str | None = None
+    system_prompt: str | None = None
+    pre_prompt_query: str | None = None
+    prompt_query: str | None = None
+    hyde_no_rag_llm_prompt_extension: str | None = None
+    pre_prompt_summary: str | None = None
+    prompt_summary: str | None = None
+    system_prompt_reflection: str | None = None
+    prompt_reflection: str | None = None
+    auto_gen_description_prompt: str | None = None
+    auto_gen_document_summary_pre_prompt_summary: str | None = None
+    auto_gen_document_summary_prompt_summary: str | None = None
+    auto_gen_document_sample_questions_prompt: str | None = None
+    default_sample_questions: list[str] | None = None
+    image_batch_image_prompt: str | None = None
+    image_batch_final_prompt: str | None = None
+
+
+TEMPLATE_WIRE_FIELDS = ("name", *(field.name for field in msgspec.structs.fields(_PromptTemplateText)))
+
+
+class PromptTemplateCreateRequest(_PromptTemplateText, kw_only=True):
+    name: str
+
+
+class PromptTemplateText(_PromptTemplateText, kw_only=True):
+    """A template's fields as one version of it reads."""
+
+    name: str | None = None
+
+
+Unset = msgspec.UnsetType
+
+
+class PromptTemplateBase(msgspec.Struct, kw_only=True):
+    """The PATCH body: a field left out stays as it is, a field sent as null is unset (the name cannot be)."""
+
+    name: str | Unset | None = msgspec.UNSET
+    description: str | Unset | None = msgspec.UNSET
+    lang: str | Unset | None = msgspec.UNSET
+    system_prompt: str | Unset | None = msgspec.UNSET
+    pre_prompt_query: str | Unset | None = msgspec.UNSET
+    prompt_query: str | Unset | None = msgspec.UNSET
+    hyde_no_rag_llm_prompt_extension: str | Unset | None = msgspec.UNSET
+    pre_prompt_summary: str | Unset | None = msgspec.UNSET
+    prompt_summary: str | Unset | None = msgspec.UNSET
+    system_prompt_reflection: str | Unset | None = msgspec.UNSET
+    prompt_reflection: str | Unset | None = msgspec.UNSET
+    auto_gen_description_prompt: str | Unset | None = msgspec.UNSET
+    auto_gen_document_summary_pre_prompt_summary: str | Unset | None = msgspec.UNSET
+    auto_gen_document_summary_prompt_summary: str | Unset | None = msgspec.UNSET
+    auto_gen_document_sample_questions_prompt: str | Unset | None = msgspec.UNSET
+    default_sample_questions: list[str] | Unset | None = msgspec.UNSET
+    image_batch_image_prompt: str | Unset | None = msgspec.UNSET
+    image_batch_final_prompt: str | Unset | None = msgspec.UNSET
+
+
+class PromptTemplate(_PromptTemplateText, kw_only=True):
+    """``version`` is Parley's: the template's latest version (absent for the built-in default)."""
+
+    id: str
+    is_default: bool
+    is_public: bool
+    name: str | None = None
+    user_count: int | None = None
+    group_count: int | None = None
+    username: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    visible: bool | None = None
+    is_system_default: bool | None = None
+    version: int | None = None
+
+
+class PromptTemplateVersion(Wire):
+    """Parley's: one version of a template, who made it (``username``, ``api_key_id``) and when."""
+
+    prompt_template_id: str
+    version: int
+    created_at: datetime
+    changed: list[str]  # the fields this version set or unset (all it was given, for the first)
+    template: PromptTemplateText
+    username: str | None = None
+    api_key_id: str | None = None
+
+
+def template_fields_of(data: PromptTemplateCreateRequest) -> TemplateFields:
+    return msgspec.convert(msgspec.to_builtins(data), TemplateFields)
+
+
+def template_changes_of(data: PromptTemplateBase) -> tuple[TemplateFields, tuple[str, ...]]:
+    """The fields a PATCH sets, and those it unsets."""
+    sent = {name: getattr(data, name) for name in TEMPLATE_WIRE_FIELDS}
+    changes = {name: value for name, value in sent.items() if value is not None and value is not msgspec.UNSET}
+    return msgspec.convert(changes, TemplateFields), tuple(name for name, value in sent.items() if value is None)
+
+
+def _wire_text(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: fields[name] for name in TEMPLATE_WIRE_FIELDS if name in fields}
+
+
+def prompt_template_from(item: TemplateView | BuiltInTemplate) -> PromptTemplate:
+    if isinstance(item, BuiltInTemplate):
+        return PromptTemplate(
+            **_wire_text(msgspec.to_builtins(item.fields)),
+            id=item.id,
+            is_default=True,
+            is_public=True,
+            visible=False,  # listed only by list_all_prompt_templates, as h2oGPTe lists hidden defaults
+            is_system_default=True,
+        )
+    return PromptTemplate(
+        **_wire_text(msgspec.json.decode(item.fields)),
+        id=item.id,
+        is_default=False,
+        is_public=False,
+        user_count=1,
+        group_count=0,
+        username=item.owner,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=item.version,
+    )
+
+
+def prompt_template_version_from(row: TemplateVersionView) -> PromptTemplateVersion:
+    return PromptTemplateVersion(
+        prompt_template_id=row.template_id,
+        version=row.version,
+        created_at=row.created_at,
+        changed=msgspec.json.decode(row.changed, type=list[str]),
+        template=PromptTemplateText(**_wire_text(msgspec.json.decode(row.fields))),
+        username=row.actor,
+        api_key_id=row.key_id,
+    )

@@ -25,6 +25,8 @@ from domain.views import (
     LexicalHit,
     MessageView,
     ReferenceView,
+    TemplateVersionView,
+    TemplateView,
     UploadView,
 )
 
@@ -289,7 +291,25 @@ class ChunkReads(Protocol):
         ...
 
 
-class ReadModelQueries(ChatReads, ChunkReads, Protocol):
+class TemplateReads(Protocol):
+    """The reads of prompt templates. Listings sort by ``name``, ``created_at``, ``updated_at`` or ``version``
+    (anything else: ``updated_at``), ties broken by id; ``text_filter`` keeps the templates whose name,
+    description or language holds it (case-insensitive for ASCII letters)."""
+
+    def template(self, template_id: str) -> TemplateView | None: ...
+
+    def templates(
+        self, offset: int, limit: int, sort_column: str, ascending: bool, text_filter: str | None = None
+    ) -> list[TemplateView]: ...
+
+    def template_count(self, text_filter: str | None = None) -> int: ...
+
+    def template_versions(self, template_id: str) -> list[TemplateVersionView]:
+        """Oldest first; empty for a template that does not exist (or was deleted)."""
+        ...
+
+
+class ReadModelQueries(ChatReads, ChunkReads, TemplateReads, Protocol):
     """Every read the entry points and the pipelines make. Sort columns that are not known fall back to
     ``updated_at``; listings are ordered stably (ties broken by id)."""
 

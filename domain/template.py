@@ -10,6 +10,16 @@ from __future__ import annotations
 
 import msgspec
 
+from domain.answering import (
+    DEFAULT_HYDE_EXTENSION,
+    DEFAULT_PRE_PROMPT_QUERY,
+    DEFAULT_PRE_PROMPT_SUMMARY,
+    DEFAULT_PROMPT_QUERY,
+    DEFAULT_PROMPT_REFLECTION,
+    DEFAULT_PROMPT_SUMMARY,
+    DEFAULT_SYSTEM_PROMPT,
+    DEFAULT_SYSTEM_PROMPT_REFLECTION,
+)
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
 from domain.events import Event, TemplateCreated, TemplateDeleted, TemplateFields, TemplateUpdated
 
@@ -18,6 +28,35 @@ MAX_FIELD_CHARS = 64_000  # a prompt far longer than any model's context is a mi
 MAX_SAMPLE_QUESTIONS = 50
 # Fields h2oGPTe fills with printf-style placeholders, and how many each needs.
 PLACEHOLDERS = {"prompt_reflection": 2}
+
+
+# The built-in default template: part of Parley itself, not of the log, so it has no stream and no versions and
+# cannot be changed or deleted. Its texts are the defaults the answering pipeline uses (h2oGPTe's, apart from the
+# system prompt, which says what Parley is).
+DEFAULT_TEMPLATE_ID = "parley-default"
+DEFAULT_FIELDS = TemplateFields(
+    name="Parley default",
+    description="The prompts answers are made with unless a template, the collection or the request says otherwise",
+    lang="en",
+    system_prompt=DEFAULT_SYSTEM_PROMPT,
+    pre_prompt_query=DEFAULT_PRE_PROMPT_QUERY,
+    prompt_query=DEFAULT_PROMPT_QUERY,
+    hyde_no_rag_llm_prompt_extension=DEFAULT_HYDE_EXTENSION,
+    pre_prompt_summary=DEFAULT_PRE_PROMPT_SUMMARY,
+    prompt_summary=DEFAULT_PROMPT_SUMMARY,
+    system_prompt_reflection=DEFAULT_SYSTEM_PROMPT_REFLECTION,
+    prompt_reflection=DEFAULT_PROMPT_REFLECTION,
+)
+
+
+class BuiltInTemplate(msgspec.Struct, frozen=True, kw_only=True):
+    """A template that ships with Parley (today only the default)."""
+
+    id: str
+    fields: TemplateFields
+
+
+DEFAULT_TEMPLATE = BuiltInTemplate(id=DEFAULT_TEMPLATE_ID, fields=DEFAULT_FIELDS)
 
 
 class CreateTemplate(msgspec.Struct, frozen=True, kw_only=True):

@@ -157,6 +157,32 @@ class ApiKeyView(View, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class TemplateView(View, frozen=True, kw_only=True):
+    """A prompt template as its latest version says."""
+
+    id: str
+    name: str
+    description: str | None
+    lang: str | None
+    fields: str  # JSON of TemplateFields: every field that is set
+    owner: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplateVersionView(View, frozen=True, kw_only=True):
+    """One version of a prompt template: its whole text then, what that version changed, and who made it when."""
+
+    template_id: str
+    version: int
+    fields: str  # JSON of TemplateFields as of this version
+    changed: str  # JSON list of the fields this version set or cleared (all that were given, for version 1)
+    actor: str | None  # the user whose request made it (None for events written without an envelope)
+    key_id: str | None  # the API key that request used
+    created_at: datetime
+
+
 class LexicalHit(msgspec.Struct, frozen=True):
     document_id: str
     ordinal: int

@@ -31,6 +31,8 @@ TABLES = (
     "jobs",
     "job_items",
     "api_keys",
+    "prompt_templates",
+    "prompt_template_versions",
 )
 
 
@@ -242,6 +244,30 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
             )
         case ev.ApiKeyDeactivated():
             conn.execute("UPDATE api_keys SET active = 0 WHERE id = ?", (event.key_id,))
+        case ev.TemplateCreated():
+            fields = _set_fields(event.fields)
+            conn.execute(
+                "INSERT INTO prompt_templates (id, name, description, lang, fields, owner, version, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.template_id,
+                    fields.get("name", ""),
+                    fields.get("description"),
+                    fields.get("lang"),
+                    _json(fields),
+                    event.owner,
+                    event.version,
+                    at,
+                    at,
+                ),
+            )
+            _template_version(conn, record, event.template_id, event.version, fields, sorted(fields), at)
+        case ev.TemplateUpdated():
+            _template_updated(conn, record, event, at)
+        case ev.TemplateDeleted():
+            # The log keeps every version; the read side forgets a deleted template, its versions with it.
+            conn.execute("DELETE FROM prompt_templates WHERE id = ?", (event.template_id,))
+            conn.execute("DELETE FROM prompt_template_versions WHERE template_id = ?", (event.template_id,))
 
 
 def _document_ingested(conn: SQLWriter, event: ev.DocumentIngested, at: str) -> None:
@@ -338,6 +364,56 @@ def _answer_generated(conn: SQLWriter, record: RecordedEvent, event: ev.AnswerGe
         ],
     )
     _touch_session(conn, event.session_id, event.text, at)
+
+
+_TEMPLATE_FIELDS = tuple(field.name for field in msgspec.structs.fields(ev.TemplateFields))
+
+
+def _set_fields(fields: ev.TemplateFields) -> dict[str, Any]:
+    """The fields a template event sets, by name (those left at None are not part of it)."""
+    given: dict[str, Any] = msgspec.to_builtins(fields)
+    return given
+
+
+def _template_updated(conn: SQLWriter, record: RecordedEvent, event: ev.TemplateUpdated, at: str) -> None:
+    row = conn.execute("SELECT fields FROM prompt_templates WHERE id = ?", (event.template_id,)).fetchone()
+    if row is None:
+        return
+    changed = _set_fields(event.changed)
+    fields = {**msgspec.json.decode(row[0]), **changed}
+    for name in event.cleared:
+        fields.pop(name, None)
+    fields = {name: fields[name] for name in _TEMPLATE_FIELDS if name in fields}
+    conn.execute(
+        "UPDATE prompt_templates SET name = ?, description = ?, lang = ?, fields = ?, version = ?, updated_at = ?"
+        " WHERE id = ?",
+        (
+            fields.get("name", ""),
+            fields.get("description"),
+            fields.get("lang"),
+            _json(fields),
+            event.version,
+            at,
+            event.template_id,
+        ),
+    )
+    _template_version(conn, record, event.template_id, event.version, fields, sorted({*changed, *event.cleared}), at)
+
+
+def _template_version(
+    conn: SQLWriter,
+    record: RecordedEvent,
+    template_id: str,
+    version: int,
+    fields: dict[str, Any],
+    changed: list[str],
+    at: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO prompt_template_versions (template_id, version, fields, changed, actor, key_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (template_id, version, _json(fields), _json(changed), record.metadata.actor, record.metadata.key_id, at),
+    )
 
 
 def _touch_session(conn: SQLWriter, session_id: str, content: str | None, at: str) -> None:

@@ -18,6 +18,8 @@ from domain.views import (
     JobView,
     MessageView,
     ReferenceView,
+    TemplateVersionView,
+    TemplateView,
     UploadView,
     View,
 )
@@ -26,6 +28,7 @@ V = TypeVar("V", bound=View)
 
 COLLECTION_SORT_COLUMNS = {"name", "created_at", "updated_at", "document_count", "document_size", "sessions_count"}
 DOCUMENT_SORT_COLUMNS = {"name", "created_at", "updated_at", "size", "page_count", "type"}
+TEMPLATE_SORT_COLUMNS = {"name", "created_at", "updated_at", "version"}
 
 
 class SQLReader(Protocol):
@@ -43,6 +46,21 @@ def _view(view: type[V], row: Mapping[str, Any]) -> V:
 
 def _views(view: type[V], rows: Sequence[Mapping[str, Any]]) -> list[V]:
     return [_view(view, row) for row in rows]
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _template_filter(text: str | None) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause keeping the templates whose name, description or language holds ``text``. LIKE's own
+    wildcards in it are escaped, so ``50%`` means those three characters; both engines lower ASCII only."""
+    if not text:
+        return "", ()
+    escaped = text.translate(_ASCII_LOWER).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    columns = ("name", "description", "lang")
+    where = " OR ".join(f"lower(coalesce({column}, '')) LIKE ? ESCAPE '\\'" for column in columns)
+    return f" WHERE {where}", (pattern,) * len(columns)
 
 
 def _one(view: type[V], row: Mapping[str, Any] | None) -> V | None:
@@ -207,6 +225,37 @@ class SQLReadModelQueries:
         if limit is None:
             return _views(ReferenceView, self.store.fetch_all(sql, (message_id,)))
         return _views(ReferenceView, self.store.fetch_all(f"{sql} LIMIT ?", (message_id, limit)))
+
+    # --- prompt templates --------------------------------------------------------------------------------
+
+    def template(self, template_id: str) -> TemplateView | None:
+        return _one(TemplateView, self.store.fetch_one("SELECT * FROM prompt_templates WHERE id = ?", (template_id,)))
+
+    def templates(
+        self, offset: int, limit: int, sort_column: str, ascending: bool, text_filter: str | None = None
+    ) -> list[TemplateView]:
+        column = sort_column if sort_column in TEMPLATE_SORT_COLUMNS else "updated_at"
+        order = "ASC" if ascending else "DESC"
+        where, params = _template_filter(text_filter)
+        return _views(
+            TemplateView,
+            self.store.fetch_all(
+                f"SELECT * FROM prompt_templates{where} ORDER BY {column} {order}, id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ),
+        )
+
+    def template_count(self, text_filter: str | None = None) -> int:
+        where, params = _template_filter(text_filter)
+        return self._count(f"SELECT COUNT(*) AS n FROM prompt_templates{where}", params)
+
+    def template_versions(self, template_id: str) -> list[TemplateVersionView]:
+        return _views(
+            TemplateVersionView,
+            self.store.fetch_all(
+                "SELECT * FROM prompt_template_versions WHERE template_id = ? ORDER BY version", (template_id,)
+            ),
+        )
 
     # --- jobs and keys -----------------------------------------------------------------------------------
 

@@ -86,6 +86,15 @@ CREATE TABLE IF NOT EXISTS api_keys (
     hint TEXT NOT NULL, collection_id TEXT, is_admin INTEGER NOT NULL, active INTEGER NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS prompt_templates (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT, lang TEXT, fields TEXT NOT NULL,
+    owner TEXT NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+-- Every version of each template, as it read then: what the versions listing and, later, diffs are served from.
+CREATE TABLE IF NOT EXISTS prompt_template_versions (
+    template_id TEXT NOT NULL, version INTEGER NOT NULL, fields TEXT NOT NULL, changed TEXT NOT NULL,
+    actor TEXT, key_id TEXT, created_at TEXT NOT NULL, PRIMARY KEY (template_id, version)
+);
 """
 
 TABLES = (*projector.TABLES, "chunks_fts")

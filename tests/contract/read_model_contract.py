@@ -15,12 +15,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+import msgspec
 import pytest
 
 from adapters.sqlite.event_store import SQLiteEventStore
 from domain import events as ev
 from domain.ports import (
     ANY_VERSION,
+    NO_METADATA,
+    EventMetadata,
     EventStore,
     LexicalIndex,
     NewEvent,
@@ -28,7 +31,7 @@ from domain.ports import (
     ReadModelStore,
     RecordedEvent,
 )
-from domain.views import ChunkView, CollectionView, LexicalHit
+from domain.views import ChunkView, CollectionView, LexicalHit, TemplateView
 from projections.read_model_projection import ReadModelProjection
 from projections.runner import ProjectionRunner
 
@@ -56,7 +59,7 @@ class Log:
         self.store = store
         self.ticks = 0
 
-    def append(self, stream: str, *events: ev.Event) -> int:
+    def append(self, stream: str, *events: ev.Event, metadata: EventMetadata = NO_METADATA) -> int:
         new = []
         for event in events:
             self.ticks += 1
@@ -67,6 +70,7 @@ class Log:
                     schema_version=ev.event_version(event),
                     data=ev.encode_event(event),
                     recorded_at=START + timedelta(seconds=self.ticks),
+                    metadata=metadata,
                 )
             )
         return self.store.append(stream, new, ANY_VERSION).commit_position
@@ -243,6 +247,26 @@ class ReadModelContract:
                 is_admin=True,
             ),
         )
+        ana, bob = EventMetadata(actor="ana", key_id="k1"), EventMetadata(actor="bob", key_id="k2")
+        terse = ev.TemplateFields(name="Terse", description="One line", system_prompt="Answer in one sentence.")
+        log.append("template-t1", ev.TemplateCreated(template_id="t1", fields=terse, owner="ana"), metadata=ana)
+        log.append(
+            "template-t1",
+            ev.TemplateUpdated(
+                template_id="t1", changed=ev.TemplateFields(system_prompt="Be brief.", lang="en"), version=2
+            ),
+            metadata=bob,
+        )
+        formal = ev.TemplateFields(name="Formal", description="For the board", default_sample_questions=("Why?",))
+        log.append("template-t2", ev.TemplateCreated(template_id="t2", fields=formal, owner="bob"), metadata=bob)
+        log.append(
+            "template-t2",
+            ev.TemplateUpdated(template_id="t2", changed=ev.TemplateFields(), cleared=("description",), version=2),
+            metadata=bob,
+        )
+        gone = ev.TemplateFields(name="Gone")
+        log.append("template-t3", ev.TemplateCreated(template_id="t3", fields=gone, owner="ana"), metadata=ana)
+        log.append("template-t3", ev.TemplateDeleted(template_id="t3"), metadata=ana)
         return {"light": light, "cider": cider, "session": session}
 
     # --- what the queries return -----------------------------------------------------------------------------
@@ -308,6 +332,45 @@ class ReadModelContract:
         log.append("apikey-k1", ev.ApiKeyDeactivated(key_id="k1"))
         live.sync()
         assert live.queries.api_key_by_hash("s3cret").active is False
+
+    def test_prompt_templates_keep_their_latest_text_and_every_version(self, live: Live, log: Log) -> None:
+        self.library(log)
+        live.sync()
+        terse = live.queries.template("t1")
+        assert isinstance(terse, TemplateView) and (terse.name, terse.lang, terse.version) == ("Terse", "en", 2)
+        assert msgspec.json.decode(terse.fields) == {
+            "name": "Terse",
+            "description": "One line",
+            "lang": "en",
+            "system_prompt": "Be brief.",
+        }
+        assert terse.owner == "ana" and terse.updated_at > terse.created_at
+        formal = live.queries.template("t2")
+        assert formal is not None and formal.description is None and formal.version == 2
+        assert msgspec.json.decode(formal.fields) == {"name": "Formal", "default_sample_questions": ["Why?"]}
+        # A deleted template is gone from every read, its versions with it.
+        assert live.queries.template("t3") is None and live.queries.template_versions("t3") == []
+        assert live.queries.template_count() == 2
+        assert [t.id for t in live.queries.templates(0, 10, "name", True)] == ["t2", "t1"]
+        assert [t.id for t in live.queries.templates(1, 10, "name", True)] == ["t1"]
+        assert [t.id for t in live.queries.templates(0, 1, "updated_at", False)] == ["t2"]
+        assert [t.id for t in live.queries.templates(0, 10, "name; DROP TABLE prompt_templates", True)] == ["t1", "t2"]
+        # The filter looks at name, description and language, in any case, with LIKE's wildcards as plain text.
+        assert [t.id for t in live.queries.templates(0, 10, "name", True, "ONE LINE")] == ["t1"]
+        assert [t.id for t in live.queries.templates(0, 10, "name", True, "en")] == ["t1"]
+        assert live.queries.templates(0, 10, "name", True, "%") == [] and live.queries.template_count("_") == 0
+        assert live.queries.template_count("form") == 1
+        first, second = live.queries.template_versions("t1")
+        assert (first.version, first.actor, first.key_id) == (1, "ana", "k1")
+        assert (second.version, second.actor, second.key_id) == (2, "bob", "k2")
+        assert msgspec.json.decode(first.changed) == ["description", "name", "system_prompt"]
+        assert msgspec.json.decode(second.changed) == ["lang", "system_prompt"]
+        assert msgspec.json.decode(first.fields)["system_prompt"] == "Answer in one sentence."
+        assert msgspec.json.decode(second.fields)["system_prompt"] == "Be brief."
+        assert second.created_at > first.created_at
+        cleared = live.queries.template_versions("t2")[1]
+        assert msgspec.json.decode(cleared.changed) == ["description"]
+        assert "description" not in msgspec.json.decode(cleared.fields)
 
     def test_removals_reach_every_read_model_and_the_lexical_index(self, live: Live, log: Log) -> None:
         ids = self.library(log)
@@ -385,6 +448,8 @@ class ReadModelContract:
             assert rebuilt.queries.collections(0, 10, "name", True) == live.queries.collections(0, 10, "name", True)
             assert rebuilt.queries.messages(ids["session"]) == live.queries.messages(ids["session"])
             assert rebuilt.queries.chat_session(ids["session"]).name == "Kestrel"  # type: ignore[union-attr]
+            assert rebuilt.queries.templates(0, 10, "name", True) == live.queries.templates(0, 10, "name", True)
+            assert rebuilt.queries.template_versions("t1") == live.queries.template_versions("t1")
             terms = ["lighthouse", "cider", "logbook"]
             assert rebuilt.lexical.search(ids["light"], terms, 10) == live.lexical.search(ids["light"], terms, 10)
         finally:

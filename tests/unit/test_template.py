@@ -1,4 +1,5 @@
 from domain import template
+from domain.answering import DEFAULT_PROMPT_REFLECTION, DEFAULT_SYSTEM_PROMPT
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
 from domain.events import TemplateCreated, TemplateDeleted, TemplateFields, TemplateUpdated
 from domain.template import CreateTemplate, DeleteTemplate, UpdateTemplate
@@ -76,3 +77,10 @@ def test_a_deleted_template_takes_no_command() -> None:
     for command in (DeleteTemplate(template_id="t1"), UpdateTemplate(template_id="t1", changes=FIELDS)):
         given(template, CREATED, deleted).when(command).then_error(NotFound, "not found")
     given(template).when(DeleteTemplate(template_id="t9")).then_error(NotFound, "t9 not found")
+
+
+def test_the_built_in_default_is_a_valid_template_with_the_answering_defaults() -> None:
+    template.check_fields(template.DEFAULT_FIELDS)  # h2oGPTe's reflection prompt has its two %s
+    assert template.DEFAULT_FIELDS.prompt_reflection == DEFAULT_PROMPT_REFLECTION
+    assert template.DEFAULT_FIELDS.system_prompt == DEFAULT_SYSTEM_PROMPT
+    assert template.DEFAULT_TEMPLATE.id == template.DEFAULT_TEMPLATE_ID and template.DEFAULT_FIELDS.name
