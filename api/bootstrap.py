@@ -64,6 +64,7 @@ from projections.vector_projection import SentenceVectorProjection, VectorIndexP
 
 log = logging.getLogger("parley")
 EMBEDDING_MODELS = ("all-MiniLM-L6-v2",)  # the embedders a collection may name
+CATCH_UP_AT_START_S = 3600.0  # how long a process without projectors waits at start for the projectors
 
 
 def configure_process() -> None:
@@ -114,8 +115,8 @@ class Parley:
         if self.settings.projectors:
             self.projections.start()
             self.projections.wait_for_all(self.events.head_position())
-        else:
-            self.projections.wait_for(self.events.head_position(), timeout=self.settings.request_timeout_s)
+        else:  # the projector processes may be starting too, or rebuilding: wait as long as a rebuild takes
+            self.projections.wait_for(self.events.head_position(), timeout=CATCH_UP_AT_START_S)
         self.ensure_admin_key()
         self.resume_jobs()
 
@@ -231,7 +232,7 @@ class Parley:
                 is_admin=True,
             ),
         )
-        self.wait_for(result.commit_position if result else None)
+        self.projections.wait_for(result.commit_position if result else None, timeout=CATCH_UP_AT_START_S)
 
     def close(self) -> None:
         self.ingestion_pool.shutdown(wait=False, cancel_futures=True)
