@@ -51,6 +51,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolClosed
 
+from adapters.sql.event_log import replayed_append
 from domain.errors import ConcurrencyError, ConfigurationError, DuplicateEventError
 from domain.ports import NO_METADATA, NO_STREAM, AppendResult, EventMetadata, NewEvent, RecordedEvent
 
@@ -172,7 +173,7 @@ class PostgresEventStore:
             current = next(int(row[2]) if row[2] is not None else NO_STREAM for row in rows if row[0] is None)
             earlier = [row for row in rows if row[0] is not None]
             if earlier:
-                return self._idempotent_replay(stream, ids, earlier)
+                return replayed_append(stream, ids, earlier)
             if expected_version is not None and expected_version != current:
                 raise ConcurrencyError(f"stream {stream} is at version {current}, expected {expected_version}")
             try:
@@ -197,18 +198,6 @@ class PostgresEventStore:
         assert row is not None
         self._wake()
         return AppendResult(stream_version=current + len(events), commit_position=int(row[0]))
-
-    @staticmethod
-    def _idempotent_replay(stream: str, ids: list[str], rows: list[tuple[Any, ...]]) -> AppendResult:
-        """These ids were appended before: answer as that append did, if it was this very append."""
-        found = {row[0]: row for row in rows}
-        if len(found) != len(ids) or any(row[1] != stream for row in rows):
-            raise DuplicateEventError(f"some of these events were already appended to {stream} or elsewhere")
-        versions = [found[event_id][2] for event_id in ids]
-        if versions != list(range(versions[0], versions[0] + len(ids))):
-            raise DuplicateEventError(f"these events were appended to {stream} in another order")
-        last = found[ids[-1]]
-        return AppendResult(stream_version=int(last[2]), commit_position=int(last[3]))
 
     # --- reading ---------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import msgspec
 
+from adapters.sql.event_log import replayed_append
 from domain.errors import ConcurrencyError, DuplicateEventError
 from domain.ports import NO_METADATA, NO_STREAM, AppendResult, EventMetadata, NewEvent, RecordedEvent
 
@@ -152,14 +153,7 @@ class SQLiteEventStore:
         ).fetchall()
         if not rows:
             return None
-        found = {row[0]: row for row in rows}
-        if len(rows) != len(ids) or any(row[1] != stream for row in rows):
-            raise DuplicateEventError(f"some of these events were already appended to {stream} or elsewhere")
-        versions = [found[event_id][2] for event_id in ids]
-        if versions != list(range(versions[0], versions[0] + len(ids))):
-            raise DuplicateEventError(f"these events were appended to {stream} in another order")
-        last = found[ids[-1]]
-        return AppendResult(stream_version=int(last[2]), commit_position=int(last[3]))
+        return replayed_append(stream, ids, rows)
 
     # --- reading ---------------------------------------------------------------------------------------
 
