@@ -9,12 +9,13 @@ with the h2ogpte REST client, asks every dev question, and prints:
 - latency of ``get_completion`` (rag) for 1 and 8 concurrent clients, beside the bare pipeline (embed, dense and
   BM25 search, fusion, sentence selection) timed in-process on the same data afterwards, as a ratio.
 
-``python -m bench.disflqa_bench [--limit N] [--data DIR]``
+``python -m bench.disflqa_bench [--limit N] [--data DIR] [--engine embedded|postgres|both]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import tempfile
@@ -117,8 +118,12 @@ def concurrent_latency(
     return seconds
 
 
-def bare_pipeline(data_dir: Path, collection_id: str, queries: list[dict[str, Any]]) -> list[float]:
-    parley = bootstrap(Settings(data_dir=data_dir, admin_api_key=ADMIN_KEY))
+def bare_pipeline(
+    data_dir: Path, collection_id: str, queries: list[dict[str, Any]], env: dict[str, str]
+) -> list[float]:
+    """The pipeline alone, in this process, on the stores the server used (``env``: their settings)."""
+    settings = Settings.from_env({**os.environ, **env}, data_dir=data_dir, admin_api_key=ADMIN_KEY)
+    parley = bootstrap(settings)
     parley.start()
     try:
         seconds = []
@@ -134,29 +139,13 @@ def bare_pipeline(data_dir: Path, collection_id: str, queries: list[dict[str, An
         parley.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
-    parser.add_argument(
-        "--data", type=Path, default=None, help="data directory, reused when an earlier run ingested it (default: new)"
-    )
-    parser.add_argument(
-        "--answers-only",
-        action="store_true",
-        help="only the hybrid answers and declines (no dense/BM25 passes, no latency)",
-    )
-    parser.add_argument(
-        "--engine",
-        choices=["embedded", "postgres"],
-        default="embedded",
-        help="postgres: the events, read models, full-text search and pgvector on a PostgreSQL started for the run",
-    )
-    args = parser.parse_args()
-    data_dir = args.data or Path(tempfile.mkdtemp(prefix="parley-disflqa-")) / "data"
-    queries = load_queries()[: args.limit or None]
-    answerable = [q for q in queries if q["answerable"]]
+def run_engine(engine: str, args: argparse.Namespace, queries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ingests, asks and times on one engine's stores; returns what the report prints."""
+    data_dir = (args.data if engine == "embedded" else None) or Path(
+        tempfile.mkdtemp(prefix="parley-disflqa-")
+    ) / "data"
     env, postgres = {}, None
-    if args.engine == "postgres":
+    if engine == "postgres":
         from tests.postgres import PostgresServer
 
         postgres = PostgresServer()
@@ -166,7 +155,7 @@ def main() -> None:
     try:
         api = rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
         existing = [c for c in rest.CollectionsApi(api).list_collections(limit=1000) if c.name == "disflqa"]
-        if existing and args.data is not None:
+        if existing and args.data is not None and engine == "embedded":
             collection_id = str(existing[0].id)  # --data names a directory ingested by an earlier run
         else:
             collection_id = ingest(api)
@@ -177,47 +166,92 @@ def main() -> None:
             print(f"restarted and caught up in {time.perf_counter() - started:.1f} s")
         by_mode = {}
         for mode in () if args.answers_only else ("dense", "bm25"):
-            by_mode[mode] = ask_all(api, collection_id, answerable, mode)
+            by_mode[mode] = ask_all(api, collection_id, [q for q in queries if q["answerable"]], mode)
         by_mode["hybrid"] = ask_all(api, collection_id, queries, "hybrid")
         eight = [] if args.answers_only else concurrent_latency(server, collection_id, queries[:400], clients=8)
     finally:
         server.stop()
-    bare = [] if args.answers_only or postgres else bare_pipeline(data_dir, collection_id, queries[:400])
-    if postgres is not None:
+        if postgres is not None and args.answers_only:
+            postgres.stop()
+    # The bare pipeline, in-process on the same stores (the server has stopped, so nothing else holds them).
+    bare = [] if args.answers_only else bare_pipeline(data_dir, collection_id, queries[:400], env)
+    if postgres is not None and not args.answers_only:
         postgres.stop()
+    return {"engine": engine, "by_mode": by_mode, "eight": eight, "bare": bare}
 
+
+def report(figures: dict[str, Any], queries: list[dict[str, Any]], answers_only: bool) -> dict[str, float]:
+    answerable = [q for q in queries if q["answerable"]]
     print(f"\nDisfl-QA dev, {len(answerable)} answerable + {len(queries) - len(answerable)} unanswerable questions,"
-          f" {args.engine} stores")  # fmt: skip
+          f" {figures['engine']} stores")  # fmt: skip
     print(f"machine: {platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores")
     print("\nretrieval (answerable, document level, from the answer's references):")
-    for mode, results in by_mode.items():
+    summary: dict[str, float] = {}
+    for mode, results in figures["by_mode"].items():
         score = RetrievalScore()
         for result in results:
             if result["query"]["answerable"]:
                 score.add(result["documents"], str(result["query"]["doc"]))
         print(f"  {mode:<7} {score.row()}")
-    hybrid = by_mode["hybrid"]
+        if mode == "hybrid":
+            summary["hybrid R@5"] = score.recall(5)
+    hybrid = figures["by_mode"]["hybrid"]
     asked = [r for r in hybrid if r["query"]["answerable"]]
     answered = [r for r in asked if not is_decline(r["text"])]
     contained = sum(contains_span(r["text"], r["query"]["answers"]) for r in answered) / max(len(answered), 1)
     unanswerable = [r for r in hybrid if not r["query"]["answerable"]]
     declined = sum(is_decline(r["text"]) for r in unanswerable) / max(len(unanswerable), 1)
     answered_share = len(answered) / max(len(asked), 1)
+    summary.update({"answered": answered_share, "gold span": contained, "declined": declined})
     print("\nanswers (hybrid):")
     print(f"  answered {answered_share:.3f} of answerable; {contained:.3f} of those contain a gold span")
     print(f"  declined {declined:.3f} of unanswerable; balanced accuracy {(answered_share + declined) / 2:.3f}")
-    if args.answers_only:
-        return
-    one = [r["seconds"] for r in hybrid]
+    if answers_only:
+        return summary
+    one, eight, bare = [r["seconds"] for r in hybrid], figures["eight"], figures["bare"]
     print("\nlatency of get_completion (rag, hybrid):")
     print("  " + latency_row("API, 1 client", one))
     print("  " + latency_row("API, 8 concurrent clients", eight))
-    if not bare:  # the bare pipeline runs on the embedded stores only
-        return
     print("  " + latency_row("bare pipeline (in-process)", bare))
     ratio = percentile(one, 0.5) / percentile(bare, 0.5)
     print(f"  API p50 / bare p50 = {ratio:.2f}x; 8-client throughput {len(eight) / sum(eight) * 8:.1f} req/s")
     print(f"  mean bare {statistics.fmean(bare) * 1000:.1f} ms")
+    summary.update({"API p50 s": percentile(one, 0.5), "8 clients p50 s": percentile(eight, 0.5),
+                    "bare p50 s": percentile(bare, 0.5)})  # fmt: skip
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="embedded data directory, reused when an earlier run ingested it"
+    )
+    parser.add_argument(
+        "--answers-only",
+        action="store_true",
+        help="only the hybrid answers and declines (no dense/BM25 passes, no latency)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["embedded", "postgres", "both"],
+        default="embedded",
+        help="postgres: the events, read models, full-text search and pgvector on a PostgreSQL started for the run;"
+        " both: embedded, then postgres, in one run, with the ratios",
+    )
+    args = parser.parse_args()
+    queries = load_queries()[: args.limit or None]
+    engines = ["embedded", "postgres"] if args.engine == "both" else [args.engine]
+    summaries = [report(run_engine(engine, args, queries), queries, args.answers_only) for engine in engines]
+    if len(summaries) == 2:
+        embedded, postgres = summaries
+        print("\npostgres beside embedded, same questions, same process:")
+        for key, value in embedded.items():
+            if key.endswith(" s"):
+                print(f"  {key[:-2]:<16} {postgres[key] * 1000:7.1f} ms vs {value * 1000:7.1f} ms ="
+                      f" {postgres[key] / value:.2f}x")  # fmt: skip
+            else:
+                print(f"  {key:<16} {postgres[key]:.3f} vs {value:.3f}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,11 @@ from psycopg.rows import dict_row
 
 from domain.errors import ConfigurationError
 
+# The advisory lock every process takes to create schemas, tables and extensions ("PDDL"). Postgres's
+# ``CREATE ... IF NOT EXISTS`` is not safe against itself: two processes starting on an empty database (two
+# workers, replicas and a projector) can both find the name free and one fails on a unique catalog index.
+_DDL_LOCK = 0x5044444C
+
 
 def connect(url: str, schema: str, **options: Any) -> psycopg.Connection[dict[str, Any]]:
     """A connection whose unqualified names resolve in ``schema`` (then ``public``, where pgvector lives)."""
@@ -21,9 +26,20 @@ def connect(url: str, schema: str, **options: Any) -> psycopg.Connection[dict[st
         conn = psycopg.connect(url, autocommit=True, row_factory=dict_row, **options)
     except psycopg.OperationalError as error:
         raise ConfigurationError(f"PARLEY_POSTGRES_URL: cannot connect: {str(error).strip()}") from error
-    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+    if exists is None:
+        create_objects(conn, f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     conn.execute(f'SET search_path TO "{schema}", public')
     return conn
+
+
+def create_objects(conn: psycopg.Connection[Any], *statements: str) -> None:
+    """Runs DDL (``CREATE ... IF NOT EXISTS``) in one transaction under the DDL lock, so concurrent starts take
+    turns instead of failing."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+        for statement in statements:
+            conn.execute(statement)
 
 
 class ThreadConnections:

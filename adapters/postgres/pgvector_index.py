@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from pgvector.psycopg import register_vector
 
-from adapters.postgres.connection import ThreadConnections
+from adapters.postgres.connection import ThreadConnections, create_objects
 from domain.ports import VectorHit
 
 SCHEMA_NAME = "parley_vectors"
@@ -28,13 +28,12 @@ class PgvectorIndex:
     def __init__(self, url: str, schema: str = SCHEMA_NAME, dimension: int = DIMENSION) -> None:
         self.connections = ThreadConnections(url, schema, setup=("SET hnsw.iterative_scan = relaxed_order",))
         self.dimension = dimension
-        conn = self.connections.get()
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        register_vector(conn)
-        conn.execute(
+        create_objects(
+            self.connections.get(),
+            "CREATE EXTENSION IF NOT EXISTS vector",
             "CREATE TABLE IF NOT EXISTS chunk_vectors (collection_id TEXT NOT NULL, document_id TEXT NOT NULL,"
             f" ordinal INTEGER NOT NULL, embedding vector({dimension}) NOT NULL,"
-            " PRIMARY KEY (collection_id, document_id, ordinal))"
+            " PRIMARY KEY (collection_id, document_id, ordinal))",
         )
         self._create_index()
 
@@ -46,8 +45,9 @@ class PgvectorIndex:
         return conn
 
     def _create_index(self) -> None:
-        self._conn().execute(
-            f"CREATE INDEX IF NOT EXISTS {_INDEX} ON chunk_vectors USING hnsw (embedding vector_cosine_ops)"
+        create_objects(
+            self._conn(),
+            f"CREATE INDEX IF NOT EXISTS {_INDEX} ON chunk_vectors USING hnsw (embedding vector_cosine_ops)",
         )
 
     def upsert(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from adapters.postgres.connection import ThreadConnections
+from adapters.postgres.connection import ThreadConnections, create_objects
 from domain.errors import NotFound
 
 SCHEMA_NAME = "parley_shared"
@@ -22,8 +22,9 @@ SCHEMA_NAME = "parley_shared"
 class PostgresBlobStore:
     def __init__(self, url: str, schema: str = SCHEMA_NAME) -> None:
         self.connections = ThreadConnections(url, schema)
-        self.connections.get().execute(
-            "CREATE TABLE IF NOT EXISTS blobs (content_hash TEXT PRIMARY KEY, data BYTEA NOT NULL)"
+        create_objects(
+            self.connections.get(),
+            "CREATE TABLE IF NOT EXISTS blobs (content_hash TEXT PRIMARY KEY, data BYTEA NOT NULL)",
         )
 
     def put(self, data: bytes) -> str:
@@ -46,9 +47,10 @@ class PostgresBlobStore:
 class PostgresEmbeddingStore:
     def __init__(self, url: str, schema: str = SCHEMA_NAME) -> None:
         self.connections = ThreadConnections(url, schema)
-        self.connections.get().execute(
+        create_objects(
+            self.connections.get(),
             "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, hash TEXT NOT NULL, vector BYTEA NOT NULL,"
-            " PRIMARY KEY (model, hash))"
+            " PRIMARY KEY (model, hash))",
         )
 
     def lookup(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:

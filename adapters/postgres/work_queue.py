@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.postgres.connection import ThreadConnections
+from adapters.postgres.connection import ThreadConnections, create_objects
 from domain.ports import WorkItem
 
 SCHEMA_NAME = "parley_work"
@@ -17,10 +17,11 @@ SCHEMA_NAME = "parley_work"
 class PostgresWorkQueue:
     def __init__(self, url: str, schema: str = SCHEMA_NAME) -> None:
         self.connections = ThreadConnections(url, schema)
-        self.connections.get().execute(
+        create_objects(
+            self.connections.get(),
             "CREATE TABLE IF NOT EXISTS work_items (job_id TEXT NOT NULL, item_id TEXT NOT NULL,"
             " seq BIGSERIAL, worker TEXT, lease_until TIMESTAMPTZ, done BOOLEAN NOT NULL DEFAULT false,"
-            " attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job_id, item_id))"
+            " attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job_id, item_id))",
         )
 
     def enqueue(self, job_id: str, item_ids: Sequence[str]) -> None:

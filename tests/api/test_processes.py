@@ -35,22 +35,31 @@ def running(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresS
             "PARLEY_POSTGRES_URL": url,
         }
         root = tmp_path_factory.mktemp("deployment")
-        log = (root / "processes.log").open("ab")
 
-        def spawn(*command: str) -> subprocess.Popen[bytes]:
+        def spawn(name: str, *command: str) -> subprocess.Popen[bytes]:
             environment = {**os.environ, **env, "PARLEY_ADMIN_API_KEY": ADMIN_KEY, "PARLEY_WORKER_LEASE_S": "3"}
-            return subprocess.Popen(
-                [sys.executable, "-m", "api.cli", *command], env=environment, stdout=log, stderr=subprocess.STDOUT
-            )
+            with (root / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
+                return subprocess.Popen(
+                    [sys.executable, "-m", "api.cli", *command], env=environment, stdout=log, stderr=subprocess.STDOUT
+                )
 
-        projector = spawn("project", "--data-dir", str(root / "projector"))
-        workers = [spawn("worker", "--data-dir", str(root / name), "--name", name) for name in ("w1", "w2")]
+        def logs() -> str:
+            return "\n".join(f"--- {path.name}\n{path.read_text()[-2000:]}" for path in sorted(root.glob("*.log")))
+
+        projector = spawn("projector", "project", "--data-dir", str(root / "projector"))
+        workers = [spawn(name, "worker", "--data-dir", str(root / name), "--name", name) for name in ("w1", "w2")]
         replica_env = {**env, "PARLEY_PROJECTORS": "false", "PARLEY_INGESTION": "workers",
                        "PARLEY_REQUEST_TIMEOUT_S": "8"}  # fmt: skip
         replicas = [ServerProcess(root / f"api-{n}", replica_env) for n in (1, 2)]
         try:
             for replica in replicas:
                 replica.start()
+            # Both workers must be taking items before a test queues any, or the first could do a whole job alone.
+            deadline = time.monotonic() + 120
+            for name, process in zip(("w1", "w2"), workers, strict=True):
+                while f"Parley ingestion worker {name}" not in (root / f"{name}.log").read_text():
+                    assert process.poll() is None and time.monotonic() < deadline, logs()
+                    time.sleep(0.1)
             clients = [
                 apis(rest.ApiClient(rest.Configuration(host=r.api_url, access_token=ADMIN_KEY))) for r in replicas
             ]
@@ -64,8 +73,7 @@ def running(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresS
                     process.send_signal(signal.SIGTERM)
             for process in (projector, *workers):
                 process.wait(60)
-            log.close()
-        assert projector.returncode == 0, (root / "processes.log").read_text()[-3000:]
+        assert projector.returncode == 0, logs()
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +162,7 @@ def test_the_workers_share_a_job(deployment: list[Any], running: tuple[Any, ...]
 
 def test_a_worker_killed_mid_job_costs_nothing_but_time(deployment: list[Any], running: tuple[Any, ...]) -> None:
     first, second = deployment
-    w1 = running[2][0]
+    w1, w2 = running[2]
     collection = first["collections"].create_collection(rest.CollectionCreateRequest(name="Killed", description=""))
     uploads = upload_files(first, 20, "killed")
     job = first["ingestion"].create_ingest_upload_job(uploads, collection_id=collection.id)
@@ -164,7 +172,7 @@ def test_a_worker_killed_mid_job_costs_nothing_but_time(deployment: list[Any], r
         time.sleep(0.05)
     w1.kill()
     while (job := second["jobs"].get_job(job.id)).overall_status == "in progress":
-        assert time.monotonic() < deadline, job
+        assert time.monotonic() < deadline and w2.poll() is None, job
         time.sleep(0.2)
     assert job.overall_status == "completed" and not job.errors, job
     documents = second["collections"].list_documents_for_collection(collection.id, limit=100)
