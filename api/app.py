@@ -19,11 +19,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import BearerKeyAuth
 from api.bootstrap import Parley
 from api.context import CommandContextMiddleware
-from api.controllers.chats import ChatController, MessageController
+from api.controllers.chats import ChatController, FeedbackController, MessageController
 from api.controllers.collections import CollectionController
 from api.controllers.documents import DocumentController
+from api.controllers.history import HistoryController, PastController, ProvenanceController
 from api.controllers.jobs import JobController
 from api.controllers.models import ModelController
+from api.controllers.openai import OpenAIController
 from api.controllers.prompt_templates import PromptTemplateController
 from api.controllers.uploads import UploadController
 from api.limits import MAX_JSON_BYTES, MULTIPART_OVERHEAD, body_kind, check_body
@@ -64,6 +66,11 @@ def parley_error(_: Request[Any, Any, Any], error: errors.ParleyError) -> Respon
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
+    return _error(error.status_code, http_error_message(request, error), type(error).__name__)
+
+
+def http_error_message(request: Request[Any, Any, Any], error: HTTPException) -> str:
+    """What went wrong, for Litestar's own errors (a body too large, a field of the wrong type)."""
     message = error.detail
     if error.status_code == 413:
         if body_kind(request) == "multipart":
@@ -74,7 +81,7 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     extra = error.extra
     if isinstance(extra, list) and extra:
         message = f"{message}: " + "; ".join(_field_problem(item) for item in extra if isinstance(item, dict))
-    return _error(error.status_code, message, type(error).__name__)
+    return message
 
 
 def _field_problem(item: dict[str, object]) -> str:
@@ -106,9 +113,14 @@ def create_app(parley: Parley) -> Litestar:
             UploadController,
             ChatController,
             MessageController,
+            FeedbackController,
             JobController,
             ModelController,
             PromptTemplateController,
+            OpenAIController,
+            HistoryController,
+            PastController,
+            ProvenanceController,
         ],
         dependencies={"parley": Provide(lambda: parley, sync_to_thread=False)},
         middleware=[DefineMiddleware(BearerKeyAuth, exclude=["^/schema"]), CommandContextMiddleware],

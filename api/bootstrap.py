@@ -15,6 +15,7 @@ import os
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,14 +29,21 @@ from adapters.minilm import MiniLMEmbedder, MiniLMTokenizer, ParallelEmbedder
 from adapters.openai_llm import OpenAICompatibleChatModel
 from adapters.parsers import FileParser
 from adapters.parsers.ocr import available_cores
+from adapters.rag.chat_template import SandboxedChatTemplates
 from adapters.rag.extractive import ReaderWeights
 from adapters.rag.pipeline import HaystackAnswerer
+from adapters.rag.reproduce import HaystackReproducer
+from adapters.rag.search import HaystackChunkSearch
+from adapters.refusals import LoggedRefusals
 from adapters.sql.queries import SQLReadModelQueries
 from adapters.sqlite.embedding_cache import SQLiteEmbeddingStore
 from adapters.sqlite.event_store import SQLiteEventStore
 from adapters.sqlite.lexical import FTS5LexicalIndex
+from adapters.sqlite.past_states import InMemoryPastStates
 from adapters.sqlite.read_models import SQLiteReadModelStore
+from adapters.transcript import JinjaTranscript
 from api.environment import OFFLINE_ENVIRONMENT
+from api.export import ExportSession
 from api.settings import Settings
 from domain import apikey
 from domain.errors import ConfigurationError, NotReady
@@ -52,11 +60,13 @@ from domain.ports import (
 )
 from domain.service import CommandHandler, stream_name
 from domain.usecases.ask import AskInSession
+from domain.usecases.audit import AnswerProvenance, ReadHistory, ReplayAnswer, TimeTravel
 from domain.usecases.collections import ManageCollections
 from domain.usecases.commands import Commands
 from domain.usecases.ingest import IngestJob, StartIngestJob
+from domain.usecases.search import SearchCollections
 from domain.usecases.sessions import ManageChatSessions
-from domain.usecases.templates import ManagePromptTemplates
+from domain.usecases.templates import CollectionDocumentPrompts, ManagePromptTemplates
 from domain.usecases.uploads import ReceiveUploads
 from projections.read_model_projection import ReadModelProjection
 from projections.runner import ProjectionRunner, Projections
@@ -107,6 +117,7 @@ class Parley:
     jobs: dict[str, Future[int]] = field(default_factory=dict)
     local_llm: LlamaCppServer | None = None  # PARLEY_LLM=local: the llama.cpp server this process runs
     work_queue: WorkQueue | None = None  # PARLEY_INGESTION=workers: jobs go to `parley worker` processes
+    chat_templates: SandboxedChatTemplates = field(default_factory=SandboxedChatTemplates)  # checks chat_template
 
     def start(self) -> None:
         """Start the projections (unless other processes run them) and block until they have caught up with the
@@ -142,13 +153,16 @@ class Parley:
 
     def collections(self) -> ManageCollections:
         checks = self.asking().check_chat_settings
-        return ManageCollections(self._commands(), self.read_models, EMBEDDING_MODELS, checks)
+        return ManageCollections(self._commands(), self.read_models, EMBEDDING_MODELS, checks, self.prompt_templates())
 
     def prompt_templates(self) -> ManagePromptTemplates:
-        return ManagePromptTemplates(self._commands(), self.read_models)
+        return ManagePromptTemplates(self._commands(), self.read_models, self.chat_templates, LoggedRefusals())
+
+    def searching(self) -> SearchCollections:
+        return SearchCollections(self.read_models, HaystackChunkSearch(self.answerer.retrieval))
 
     def sessions(self) -> ManageChatSessions:
-        return ManageChatSessions(self._commands(), self.read_models)
+        return ManageChatSessions(self._commands(), self.read_models, self.prompt_templates())
 
     def receiving(self) -> ReceiveUploads:
         return ReceiveUploads(self._commands(), self.blobs)
@@ -207,6 +221,23 @@ class Parley:
 
     def _commands(self) -> Commands:
         return Commands(self.handler, self.wait_for)
+
+    # --- audits (domain/usecases/audit.py): read from the event log, never from the live read models' state -----
+
+    def history(self) -> ReadHistory:
+        return ReadHistory(self.events)
+
+    def time_travel(self) -> TimeTravel:
+        return TimeTravel(self.events, InMemoryPastStates())
+
+    def provenance(self) -> AnswerProvenance:
+        return AnswerProvenance(self.events, self.read_models)
+
+    def replaying(self) -> ReplayAnswer:
+        return ReplayAnswer(self.provenance(), self.handler, HaystackReproducer(self.answerer), self.wait_for)
+
+    def exporting(self) -> ExportSession:
+        return ExportSession(self.events, JinjaTranscript())
 
     def ensure_admin_key(self) -> None:
         """Make sure an admin can get in: the key from PARLEY_ADMIN_API_KEY, or a new one printed once."""
@@ -294,6 +325,33 @@ def read_side_of(settings: Settings) -> ReadSide:
         return ReadSide(postgres, SQLReadModelQueries(postgres), PostgresLexicalIndex(postgres), postgres)
     store = SQLiteReadModelStore(settings.data_dir / "read_models.sqlite3")
     return ReadSide(store, SQLReadModelQueries(store), FTS5LexicalIndex(store), store)
+
+
+def scratch_read_store_of(settings: Settings) -> tuple[ReadModelStore, Callable[[], None]]:
+    """Empty read models on the configured engine beside the live ones (``parley replay --verify``), and what
+    removes them."""
+    if settings.read_store == "postgres":
+        from adapters.postgres.rebuild import scratch_read_models as postgres_scratch
+
+        return postgres_scratch(_postgres_url(settings, "PARLEY_READ_STORE"))
+    from adapters.sqlite.rebuild import scratch_read_models
+
+    return scratch_read_models(settings.data_dir)
+
+
+def empty_read_store(settings: Settings, store: ReadModelStore) -> None:
+    """Empties the configured engine's read models and checkpoints in place (``parley replay``)."""
+    if settings.read_store == "postgres":
+        from adapters.postgres.read_models import PostgresReadModelStore
+        from adapters.postgres.rebuild import empty_read_models as empty_postgres
+
+        assert isinstance(store, PostgresReadModelStore)
+        empty_postgres(store)
+        return
+    from adapters.sqlite.rebuild import empty_read_models
+
+    assert isinstance(store, SQLiteReadModelStore)
+    empty_read_models(store)
 
 
 def vector_index_of(settings: Settings) -> VectorIndex:
@@ -415,7 +473,15 @@ def bootstrap(
         embedder=embedder,
         index=index,
         answerer=answerer,
-        ingestor=Ingestor(handler, blobs, parser, tokenizer, wait_for, enricher=answerer),
+        ingestor=Ingestor(
+            handler,
+            blobs,
+            parser,
+            tokenizer,
+            wait_for,
+            enricher=answerer,
+            document_prompts=CollectionDocumentPrompts(read_side.queries),
+        ),
         local_llm=local_llm,
         work_queue=work_queue_of(settings),
     )

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api import cli_audit, cli_templates
+from api.cli_http import api_client, checked
 from api.environment import OFFLINE_ENVIRONMENT
 
 
@@ -129,34 +131,34 @@ def worker(args: argparse.Namespace) -> int:
 
 def ingest(args: argparse.Namespace) -> int:
     """Upload files into a collection (created when missing) and follow the ingestion job with a progress bar."""
-    import httpx
     from tqdm import tqdm
 
     files = [path for given in args.paths for path in _files(Path(given))]
     if not files:
         print("no files to ingest", file=sys.stderr)
         return 2
-    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-    with httpx.Client(base_url=f"{args.url.rstrip('/')}/api/v1", headers=headers, timeout=120) as client:
-        collections = _ok(client.get("/collections", params={"limit": 10_000}))
+    with api_client(args) as client:
+        collections = checked(client.get("/collections", params={"limit": 10_000}))
         found = [c for c in collections if c["name"] == args.collection]
         if found:
             collection_id = found[0]["id"]
         else:
             body = {"name": args.collection, "description": ""}
-            collection_id = _ok(client.post("/collections", json=body))["id"]
+            collection_id = checked(client.post("/collections", json=body))["id"]
         upload_ids = []
         for path in tqdm(files, desc="upload", unit="file"):
             with path.open("rb") as handle:
-                upload_ids.append(_ok(client.put("/uploads", files={"file": (path.name, handle)}))["id"])
-        job = _ok(client.post(f"/uploads/{','.join(upload_ids)}/ingest/job", params={"collection_id": collection_id}))
+                upload_ids.append(checked(client.put("/uploads", files={"file": (path.name, handle)}))["id"])
+        job = checked(
+            client.post(f"/uploads/{','.join(upload_ids)}/ingest/job", params={"collection_id": collection_id})
+        )
         with tqdm(total=100, desc="ingest", unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}]") as bar:
             while True:
                 bar.update(round(job["progress"] * 100 - bar.n, 1))
                 if job["overall_status"] != "in progress":
                     break
                 time.sleep(0.5)
-                job = _ok(client.get(f"/jobs/{job['id']}"))
+                job = checked(client.get(f"/jobs/{job['id']}"))
     for line in job["errors"]:
         print(f"failed: {line}", file=sys.stderr)
     done = len(files) - len(job["errors"])
@@ -217,16 +219,6 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def _ok(response: Any) -> Any:
-    if response.status_code >= 400:
-        try:
-            message = response.json().get("message", response.text)
-        except ValueError:
-            message = response.text
-        raise SystemExit(f"error {response.status_code}: {message}")
-    return response.json() if response.content else None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parley", description="Event-sourced RAG chat server (h2oGPTe REST API v1)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -238,14 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument(
         "--no-projectors", action="store_true", help="serve the API only; `parley project` keeps the read models"
     )
-    serve_parser.set_defaults(run=serve)
+    serve_parser.set_defaults(run=serve, long_running=True)
     project_parser = commands.add_parser("project", help="keep the read models and indexes of shared stores")
     project_parser.add_argument("--data-dir", type=Path, default=None, help="data directory (PARLEY_DATA_DIR, ./data)")
-    project_parser.set_defaults(run=project)
+    project_parser.set_defaults(run=project, long_running=True)
     worker_parser = commands.add_parser("worker", help="ingest the items of jobs queued in Postgres")
     worker_parser.add_argument("--data-dir", type=Path, default=None, help="data directory (PARLEY_DATA_DIR, ./data)")
     worker_parser.add_argument("--name", default=None, help="this worker's name in the queue (default: pid + random)")
-    worker_parser.set_defaults(run=worker)
+    worker_parser.set_defaults(run=worker, long_running=True)
     ingest_parser = commands.add_parser("ingest", help="ingest files into a collection of a running server")
     ingest_parser.add_argument("paths", nargs="+", help="files or folders to ingest")
     ingest_parser.add_argument("--collection", required=True, help="collection name (created when missing)")
@@ -256,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PARLEY_DATA_DIR", "./data")))
     migrate_parser.add_argument("--to", required=True, help="the target database: postgresql://user@host/db")
     migrate_parser.set_defaults(run=migrate)
+    cli_audit.add_commands(commands)  # replay, export
+    cli_templates.add_commands(commands)  # template preview, export, import
     return parser
 
 
@@ -266,5 +260,19 @@ def main(argv: list[str] | None = None) -> int:
     return result
 
 
+def exit_now(code: int) -> None:
+    """Ends a long-running process once it has shut down cleanly (its stores closed, its output flushed),
+    without the interpreter's teardown of torch, transformers and the rest, which takes seconds and does nothing
+    a stopped server needs."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    arguments = sys.argv[1:]
+    code = main(arguments)
+    if getattr(build_parser().parse_args(arguments), "long_running", False):
+        exit_now(code)
+    sys.exit(code)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 
 from domain.chat import MAX_QUESTION_CHARS
-from domain.events import ChatSettings, CollectionSettings, TemplateFields
+from domain.events import ChatSettings, CollectionSettings, Reference, TemplateFields
 from domain.template import BuiltInTemplate
 from domain.views import (
     ChatSessionView,
@@ -77,6 +77,7 @@ class Collection(Wire):
     status: str
     rag_type: str | None = None
     metadata_dict: dict[str, Any] | None = None
+    prompt_template_id: str | None = None
 
 
 def collection_from_row(row: CollectionView) -> Collection:
@@ -95,6 +96,7 @@ def collection_from_row(row: CollectionView) -> Collection:
         sessions_count=row.sessions_count,
         status="ok",
         rag_type=row.rag_type,
+        prompt_template_id=row.prompt_template_id,
     )
 
 
@@ -216,6 +218,15 @@ class ChatSessionUpdateRequest(msgspec.Struct, kw_only=True):
     name: str
 
 
+class MessageVoteUpdateRequest(msgspec.Struct, kw_only=True):
+    votes: int  # 1 up, -1 down, 0 none
+
+
+class UpdateQAFeedbackRequest(msgspec.Struct, kw_only=True):
+    expected_answer: str | None = None
+    user_comment: str | None = None
+
+
 class ChatSession(Wire):
     id: str
     updated_at: datetime
@@ -224,6 +235,11 @@ class ChatSession(Wire):
     collection_name: str | None = None
     latest_message_content: str | None = None
     username: str | None = None
+    prompt_template_id: str | None = None
+
+
+class PromptTemplateChangeRequest(msgspec.Struct, kw_only=True):
+    prompt_template_id: str
 
 
 def chat_session_from_row(row: ChatSessionView) -> ChatSession:
@@ -235,6 +251,7 @@ def chat_session_from_row(row: ChatSessionView) -> ChatSession:
         collection_name=row.collection_name,
         latest_message_content=row.latest_message_content,
         username=row.owner,
+        prompt_template_id=row.prompt_template_id,
     )
 
 
@@ -285,7 +302,7 @@ def chat_message_from_row(row: MessageView) -> ChatMessage:
     return ChatMessage(
         id=row.id,
         content=row.content,
-        votes=0,
+        votes=row.votes,
         created_at=row.created_at,
         has_references=row.total_references > 0,
         total_references=row.total_references,
@@ -305,6 +322,20 @@ class ChatMessageReference(Wire):
     were_references_deleted: bool
     collection_id: str | None = None
     content: str | None = None
+
+
+def reference_of(reference: Reference) -> ChatMessageReference:
+    """A reference not recorded yet (a preview's): its document exists."""
+    return ChatMessageReference(
+        document_id=reference.document_id,
+        document_name=reference.document_name,
+        chunk_id=reference.chunk_id,
+        score=reference.score,
+        pages=",".join(str(page) for page in reference.pages),
+        were_references_deleted=False,
+        collection_id=reference.collection_id,
+        content=reference.content,
+    )
 
 
 def reference_from_row(row: ReferenceView, document_exists: bool) -> ChatMessageReference:
@@ -355,6 +386,7 @@ class _PromptTemplateText(msgspec.Struct, kw_only=True, omit_defaults=True):
     default_sample_questions: list[str] | None = None
     image_batch_image_prompt: str | None = None
     image_batch_final_prompt: str | None = None
+    chat_template: str | None = None  # Parley's: a whole chat template in sandboxed Jinja2
 
 
 TEMPLATE_WIRE_FIELDS = ("name", *(field.name for field in msgspec.structs.fields(_PromptTemplateText)))
@@ -394,6 +426,7 @@ class PromptTemplateBase(msgspec.Struct, kw_only=True):
     default_sample_questions: list[str] | Unset | None = msgspec.UNSET
     image_batch_image_prompt: str | Unset | None = msgspec.UNSET
     image_batch_final_prompt: str | Unset | None = msgspec.UNSET
+    chat_template: str | Unset | None = msgspec.UNSET
 
 
 class PromptTemplate(_PromptTemplateText, kw_only=True):
@@ -474,3 +507,40 @@ def prompt_template_version_from(row: TemplateVersionView) -> PromptTemplateVers
         username=row.actor,
         api_key_id=row.key_id,
     )
+
+
+class PromptTemplateDiff(Wire):
+    """Parley's: what changed between two versions of a template, a unified diff per field that differs."""
+
+    prompt_template_id: str
+    from_version: int
+    to_version: int
+    fields: dict[str, str]
+
+
+class PromptPreviewRequest(msgspec.Struct, kw_only=True):
+    """Parley's: a question to preview a template with, in a chat session (with its history) or a collection."""
+
+    question: Annotated[str, msgspec.Meta(max_length=MAX_QUESTION_CHARS)]
+    session_id: str | None = None
+    collection_id: str | None = None
+    llm: str | None = None
+    rag_config: dict[str, Any] | None = None
+
+
+class PromptMessage(Wire):
+    role: str
+    content: str
+
+
+class PromptPreview(Wire):
+    """Parley's: the exact messages the model would receive, and the chunks they hold; no model was called.
+    ``prompt_raw`` is the text an answer's ``prompt_raw`` meta records for the same prompt."""
+
+    prompt_template_id: str
+    rag_type: str
+    llm: str
+    messages: list[PromptMessage]
+    prompt_raw: str
+    references: list[ChatMessageReference]
+    version: int | None = None

@@ -130,6 +130,14 @@ class AnswerRequest(msgspec.Struct, frozen=True, kw_only=True):
     prompt_summary: str = DEFAULT_PROMPT_SUMMARY
     neighbour_chunks: int = 1  # rag+: chunks added on each side of every retrieved chunk
     reflection: Reflection | None = None
+    # The template the prompts came from (see domain.prompting), and what its chat_template may read.
+    template_id: str | None = None
+    template_version: int | None = None
+    chat_template: str | None = None  # a whole chat template in sandboxed Jinja2 for the answering call
+    lang: str | None = None
+    collection_name: str | None = None
+    collection_description: str | None = None
+    prompt_sources: dict[str, str] = {}  # where each prompt text came from (request, session_template, ...)
 
 
 class Answer(msgspec.Struct, frozen=True, kw_only=True):
@@ -145,10 +153,36 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     self_reflection: str | None = None  # meta: the reflection call's verdict
 
 
+class DocumentPrompts(msgspec.Struct, frozen=True, kw_only=True):
+    """What a collection's template says about writing about its documents (h2oGPTe's ``auto_gen_*`` fields);
+    None: the built-in text."""
+
+    summary_pre_prompt: str | None = None
+    summary_prompt: str | None = None
+    questions_prompt: str | None = None
+
+
+class PromptMessage(msgspec.Struct, frozen=True):
+    role: str  # system | user | assistant
+    content: str
+
+
+class PromptPreview(msgspec.Struct, frozen=True, kw_only=True):
+    """The answering call's prompt as the model would receive it, with the chunks it holds; no model called."""
+
+    messages: tuple[PromptMessage, ...]
+    prompt_raw: str  # the messages as one text, as an answer's prompt_raw records them
+    references: tuple[Reference, ...]
+    rag_type: str
+    llm: str
+
+
 class Answerer(Protocol):
     def models(self) -> list[str]: ...
 
     def answer(self, request: AnswerRequest, on_delta: Callable[[str], None] | None = None) -> Answer: ...
+
+    def preview(self, request: AnswerRequest) -> PromptPreview: ...
 
 
 # llm_args: the h2oGPTe keys Parley understands. Sampling keys go to the model; guided decoding only to backends

@@ -7,10 +7,13 @@ import msgspec
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
 from domain.events import (
     ChatSettings,
+    CollectionChatSettingsReplaced,
     CollectionCreated,
     CollectionDeleted,
     CollectionSettings,
     CollectionSettingsReplaced,
+    CollectionTemplateAttached,
+    CollectionTemplateDetached,
     CollectionUpdated,
     Event,
 )
@@ -50,7 +53,54 @@ class DeleteCollection(msgspec.Struct, frozen=True, kw_only=True):
     collection_id: str
 
 
-CollectionCommand = CreateCollection | UpdateCollection | ReplaceCollectionSettings | DeleteCollection
+class ReplaceChatSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Checked by the answering rules before it is decided (as at creation)."""
+
+    collection_id: str
+    chat_settings: ChatSettings
+
+
+class AttachTemplate(msgspec.Struct, frozen=True, kw_only=True):
+    """The use case has checked that the template exists."""
+
+    collection_id: str
+    template_id: str
+
+
+class DetachTemplate(msgspec.Struct, frozen=True, kw_only=True):
+    collection_id: str
+
+
+class ResetPromptSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Back to the default prompts: no template, and no prompt texts in the chat settings."""
+
+    collection_id: str
+
+
+CollectionCommand = (
+    CreateCollection
+    | UpdateCollection
+    | ReplaceCollectionSettings
+    | DeleteCollection
+    | ReplaceChatSettings
+    | AttachTemplate
+    | DetachTemplate
+    | ResetPromptSettings
+)
+
+# The prompt texts a collection's chat settings may hold (in rag_config, or in self_reflection_config for the
+# reflection's): what reset_collection_prompt_settings removes.
+PROMPT_SETTINGS = {
+    "rag_config": (
+        "system_prompt",
+        "pre_prompt_query",
+        "prompt_query",
+        "pre_prompt_summary",
+        "prompt_summary",
+        "hyde_no_rag_llm_prompt_extension",
+    ),
+    "self_reflection_config": ("system_prompt_reflection", "prompt_reflection"),
+}
 
 
 class Collection(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +109,8 @@ class Collection(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     rag_type: str | None
     settings: CollectionSettings
+    chat_settings: ChatSettings = ChatSettings()
+    template_id: str | None = None
     deleted: bool = False
 
 
@@ -106,7 +158,40 @@ def decide(state: State, command: CollectionCommand) -> list[Event]:
         if command.settings == current.settings:
             return []
         return [CollectionSettingsReplaced(collection_id=current.collection_id, settings=command.settings)]
+    if isinstance(command, ReplaceChatSettings):
+        if command.chat_settings == current.chat_settings:
+            return []
+        return [
+            CollectionChatSettingsReplaced(collection_id=current.collection_id, chat_settings=command.chat_settings)
+        ]
+    if isinstance(command, AttachTemplate):
+        if command.template_id == current.template_id:
+            return []
+        return [CollectionTemplateAttached(collection_id=current.collection_id, template_id=command.template_id)]
+    if isinstance(command, DetachTemplate):
+        return [CollectionTemplateDetached(collection_id=current.collection_id)] if current.template_id else []
+    if isinstance(command, ResetPromptSettings):
+        reset: list[Event] = []
+        if current.template_id is not None:
+            reset.append(CollectionTemplateDetached(collection_id=current.collection_id))
+        without_prompts = without_prompt_settings(current.chat_settings)
+        if without_prompts != current.chat_settings:
+            reset.append(
+                CollectionChatSettingsReplaced(collection_id=current.collection_id, chat_settings=without_prompts)
+            )
+        return reset
     return [CollectionDeleted(collection_id=current.collection_id)]
+
+
+def without_prompt_settings(chat_settings: ChatSettings) -> ChatSettings:
+    """``chat_settings`` without the prompt texts (``PROMPT_SETTINGS``); an object left empty goes too."""
+    changes: dict[str, dict[str, object] | None] = {}
+    for part, keys in PROMPT_SETTINGS.items():
+        config: dict[str, object] | None = getattr(chat_settings, part)
+        if config is not None and any(key in config for key in keys):
+            kept = {key: value for key, value in config.items() if key not in keys}
+            changes[part] = kept or None
+    return msgspec.structs.replace(chat_settings, **changes) if changes else chat_settings
 
 
 def evolve(state: State, event: Event) -> State:
@@ -117,6 +202,7 @@ def evolve(state: State, event: Event) -> State:
             description=event.description,
             rag_type=event.rag_type,
             settings=event.settings,
+            chat_settings=event.chat_settings,
         )
     if state is None:
         return state
@@ -124,6 +210,12 @@ def evolve(state: State, event: Event) -> State:
         return msgspec.structs.replace(state, name=event.name, description=event.description, rag_type=event.rag_type)
     if isinstance(event, CollectionSettingsReplaced):
         return msgspec.structs.replace(state, settings=event.settings)
+    if isinstance(event, CollectionChatSettingsReplaced):
+        return msgspec.structs.replace(state, chat_settings=event.chat_settings)
+    if isinstance(event, CollectionTemplateAttached):
+        return msgspec.structs.replace(state, template_id=event.template_id)
+    if isinstance(event, CollectionTemplateDetached):
+        return msgspec.structs.replace(state, template_id=None)
     if isinstance(event, CollectionDeleted):
         return msgspec.structs.replace(state, deleted=True)
     return state

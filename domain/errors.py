@@ -30,6 +30,10 @@ class InvalidCommand(DomainError):
     """The command is well-formed but its values are not acceptable."""
 
 
+class UnsafeTemplate(InvalidCommand):
+    """A template reaches for Python's internals (server-side template injection): refused, and recorded."""
+
+
 class UnsupportedMediaType(InvalidCommand):
     """A body came in a media type the operation does not read."""
 

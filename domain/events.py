@@ -114,6 +114,24 @@ class CollectionDeleted(Event, frozen=True):
     collection_id: str
 
 
+class CollectionChatSettingsReplaced(Event, frozen=True):
+    """The collection's chat settings, replaced whole (``update_collection_chat_settings``)."""
+
+    collection_id: str
+    chat_settings: ChatSettings
+
+
+class CollectionTemplateAttached(Event, frozen=True):
+    """The collection's answers are made with this prompt template (unless a session's or a request's wins)."""
+
+    collection_id: str
+    template_id: str
+
+
+class CollectionTemplateDetached(Event, frozen=True):
+    collection_id: str
+
+
 # --- uploads --------------------------------------------------------------------------------------------
 
 
@@ -197,6 +215,17 @@ class ChatSessionDeleted(Event, frozen=True):
     session_id: str
 
 
+class ChatSessionTemplateAttached(Event, frozen=True):
+    """The session's answers are made with this prompt template, over its collection's (a request's fields win)."""
+
+    session_id: str
+    template_id: str
+
+
+class ChatSessionTemplateDetached(Event, frozen=True):
+    session_id: str
+
+
 class QuestionAsked(Event, frozen=True):
     session_id: str
     message_id: str
@@ -225,12 +254,43 @@ class AnswerGenerated(Event, frozen=True):
     self_reflection: str | None = None
 
 
+class AnswerReplayed(Event, frozen=True):
+    """An auditor re-ran an answer's recorded prompt against its recorded chunks with its recorded model and
+    arguments (``POST /messages/{id}/replay``): the new text beside the old, so the log shows every reproduction."""
+
+    session_id: str
+    message_id: str  # the answer that was replayed
+    replay_id: str
+    llm: str
+    text: str
+    identical: bool
+    usage: dict[str, Any] = {}
+
+
 class AnswerFailed(Event, frozen=True):
     session_id: str
     message_id: str
     reply_to: str
     reason: str
     error_type: str
+
+
+class AnswerVoted(Event, frozen=True):
+    """A reader's vote on an answer (h2oGPTe's ``set_message_votes``): 1 up, -1 down, 0 taken back."""
+
+    session_id: str
+    message_id: str
+    votes: int
+
+
+class AnswerFeedbackGiven(Event, frozen=True):
+    """A reader's feedback on an answer (h2oGPTe's ``update_question_answer_feedback``); it replaces earlier
+    feedback on that answer."""
+
+    session_id: str
+    message_id: str
+    expected_answer: str | None = None
+    user_comment: str | None = None
 
 
 # --- jobs -----------------------------------------------------------------------------------------------
@@ -342,6 +402,9 @@ AnyEvent = (
     | CollectionUpdated
     | CollectionSettingsReplaced
     | CollectionDeleted
+    | CollectionChatSettingsReplaced
+    | CollectionTemplateAttached
+    | CollectionTemplateDetached
     | UploadReceived
     | DocumentIngested
     | DocumentIngestionFailed
@@ -351,9 +414,14 @@ AnyEvent = (
     | ChatSessionCreated
     | ChatSessionRenamed
     | ChatSessionDeleted
+    | ChatSessionTemplateAttached
+    | ChatSessionTemplateDetached
     | QuestionAsked
     | AnswerGenerated
     | AnswerFailed
+    | AnswerReplayed
+    | AnswerVoted
+    | AnswerFeedbackGiven
     | JobStarted
     | JobItemFinished
     | JobProgressed

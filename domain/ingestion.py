@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 
 from domain import collection, document, job, upload
+from domain.answering import DocumentPrompts
 from domain.chunking import chunk_document
 from domain.collection import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS, Collection
 from domain.errors import DocumentUnreadable, InvalidCommand, NotFound, ParleyError
@@ -72,8 +73,11 @@ class Ingestor:
         monotonic: Callable[[], float] = time.monotonic,
         concurrent_files: int | None = None,
         enricher: DocumentEnricher | None = None,
+        document_prompts: Callable[[str], DocumentPrompts] | None = None,
     ) -> None:
         self.enricher = enricher
+        # The collection's template's texts for summaries and questions, as they read when a document is written.
+        self.document_prompts = document_prompts or (lambda collection_id: DocumentPrompts())
         self.monotonic = monotonic
         self.concurrent_files = concurrent_files  # None: as many as the parser says it can use
         self.handler = handler
@@ -272,16 +276,17 @@ class Ingestor:
         ids = {"document_id": command.document_id, "collection_id": command.collection_id, "llm": llm}
         if self.enricher is None:
             return Prepared(command, problem="no model is configured to write about documents")
+        prompts = self.document_prompts(command.collection_id)
         try:
             if settings.gen_doc_summaries:
-                summary = self.enricher.summarize(llm, command.name, texts)
+                summary = self.enricher.summarize(llm, command.name, texts, prompts)
                 if summary.strip():
                     about.append(document.RecordSummary(summary=summary, **ids))
         except Exception as error:  # a writer that fails costs the summary, never the document or the job
             problems.append(f"summary not written ({_reason(error)})")
         try:
             if settings.gen_doc_questions:
-                questions = self.enricher.suggest_questions(llm, command.name, texts, SUGGESTED_QUESTIONS)
+                questions = self.enricher.suggest_questions(llm, command.name, texts, SUGGESTED_QUESTIONS, prompts)
                 if questions:
                     about.append(document.RecordSuggestedQuestions(questions=tuple(questions), **ids))
         except Exception as error:

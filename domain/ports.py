@@ -7,13 +7,14 @@ commit order across all streams; stream versions are 0-based (the first event of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
 import msgspec
 
-from domain.answering import Answer, AnswerRequest
-from domain.events import AnyEvent
+from domain.answering import Answer, AnswerRequest, DocumentPrompts, PromptPreview
+from domain.events import AnswerGenerated, AnyEvent, Reference
 from domain.views import (
     ApiKeyView,
     ChatSessionView,
@@ -190,11 +191,14 @@ class DocumentEnricher(Protocol):
         """Whether ``llm`` writes text of its own (question generation needs that); unknown models are False."""
         ...
 
-    def summarize(self, llm: str, name: str, texts: Sequence[str]) -> str:
-        """A summary of the document whose chunk ``texts`` are given in reading order."""
+    def summarize(self, llm: str, name: str, texts: Sequence[str], prompts: DocumentPrompts | None = None) -> str:
+        """A summary of the document whose chunk ``texts`` are given in reading order (``prompts``: the collection's
+        template's texts for it)."""
         ...
 
-    def suggest_questions(self, llm: str, name: str, texts: Sequence[str], count: int) -> list[str]:
+    def suggest_questions(
+        self, llm: str, name: str, texts: Sequence[str], count: int, prompts: DocumentPrompts | None = None
+    ) -> list[str]:
         """Up to ``count`` questions the document answers."""
         ...
 
@@ -274,6 +278,8 @@ class ChatReads(Protocol):
 
     def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[MessageView]: ...
 
+    def message(self, message_id: str) -> MessageView | None: ...
+
 
 class ChunkReads(Protocol):
     """The reads the pipelines need beside the indexes."""
@@ -307,6 +313,12 @@ class TemplateReads(Protocol):
     def template_versions(self, template_id: str) -> list[TemplateVersionView]:
         """Oldest first; empty for a template that does not exist (or was deleted)."""
         ...
+
+    def template_version(self, template_id: str, version: int) -> TemplateVersionView | None: ...
+
+
+class AnswerReads(ChatReads, TemplateReads, Protocol):
+    """What answering reads: the session, its collection, their templates and the earlier turns."""
 
 
 class ReadModelQueries(ChatReads, ChunkReads, TemplateReads, Protocol):
@@ -367,6 +379,24 @@ class ReadModelQueries(ChatReads, ChunkReads, TemplateReads, Protocol):
     def api_key_count(self) -> int: ...
 
 
+class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """A search without an answer, with the retrieval options an answer's ``rag_config`` has."""
+
+    text: str
+    top_k: int = 10
+    mode: str = "hybrid"  # hybrid | dense | bm25
+    fusion: str = "score"  # score | rrf
+    fusion_weight: float = 0.5
+    min_score: float | None = None
+
+
+class ChunkSearch(Protocol):
+    """Finds the chunks of a collection for a query, as an answer's retrieval would (each as a ``Reference``:
+    a chunk with its document, pages and retrieval score)."""
+
+    def search(self, collection_id: str, query: SearchQuery) -> list[Reference]: ...
+
+
 class Answerer(Protocol):
     """Answers questions with retrieval and a model (the Haystack pipelines)."""
 
@@ -376,4 +406,55 @@ class Answerer(Protocol):
 
     def answer(self, request: AnswerRequest, on_delta: Callable[[str], None] | None = None) -> Answer:
         """The answer; ``on_delta`` receives its text in pieces as it is made."""
+        ...
+
+    def preview(self, request: AnswerRequest) -> PromptPreview:
+        """The answering call's messages, with the chunks retrieved for them, without calling the model."""
+        ...
+
+
+class ChatTemplates(Protocol):
+    """The template engine of ``chat_template`` (sandboxed Jinja2), as far as saving a template needs it."""
+
+    def check(self, source: str) -> None:
+        """InvalidCommand naming the line (and the variable) for a template that cannot be rendered, and
+        UnsafeTemplate for one that reaches for Python's internals; nothing is rendered from the caller's data."""
+        ...
+
+
+class RefusedCommands(Protocol):
+    """Where commands refused as attacks are recorded (they append no domain event: nothing happened)."""
+
+    def record(self, command: str, reason: str, detail: str) -> None:
+        """``command``: what was refused; the actor and key come from the command context."""
+        ...
+
+
+# --- audits -----------------------------------------------------------------------------------------------
+
+
+class PastStates(Protocol):
+    """Read models folded from chosen events alone, apart from the live ones: what the state was at a point of the
+    log (time travel). Built by the same projector and read by the same queries as the live read models."""
+
+    def folded(self, page: Sequence[tuple[RecordedEvent, AnyEvent]]) -> AbstractContextManager[ReadModelQueries]:
+        """The read models of exactly ``page`` (in log order), for as long as the context is open."""
+        ...
+
+
+class Reproduction(msgspec.Struct, frozen=True, kw_only=True):
+    """What an answer's recorded prompt and chunks give when they are run again."""
+
+    text: str
+    llm: str
+    usage: dict[str, Any] = {}
+
+
+class AnswerReproducer(Protocol):
+    """Runs a recorded answer again: its recorded prompt (or, for a model that reads the context rather than the
+    prompt, its recorded chunks and question) with its recorded model and arguments; nothing is retrieved."""
+
+    def reproduce(self, answer: AnswerGenerated, question: str, had_history: bool) -> Reproduction:
+        """``had_history``: earlier answers of the session were there to be fed to the model. InvalidCommand when
+        the recorded model is no longer configured."""
         ...

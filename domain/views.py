@@ -32,6 +32,7 @@ class CollectionView(View, frozen=True, kw_only=True):
     document_size: int = 0
     sessions_count: int = 0
     next_chunk_id: int = 1  # the collection-wide id its next chunk gets
+    prompt_template_id: str | None = None  # the template its answers are made with
 
 
 class UploadView(View, frozen=True, kw_only=True):
@@ -86,6 +87,7 @@ class ChatSessionView(View, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     latest_message_content: str | None = None
+    prompt_template_id: str | None = None  # the template its answers are made with, over its collection's
 
 
 class MessageView(View, frozen=True, kw_only=True):
@@ -106,6 +108,9 @@ class MessageView(View, frozen=True, kw_only=True):
     llm_only: str | None = None
     hyde1: str | None = None
     self_reflection: str | None = None
+    votes: int = 0
+    expected_answer: str | None = None  # the reader's feedback on an answer
+    user_comment: str | None = None
 
 
 class ReferenceView(View, frozen=True, kw_only=True):

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import freezegun
 import pytest
 
 from api.environment import OFFLINE_ENVIRONMENT
@@ -17,6 +18,15 @@ if TYPE_CHECKING:
 
 for _key, _value in OFFLINE_ENVIRONMENT.items():
     os.environ.setdefault(_key, _value)
+
+# freezegun patches time in every loaded module when a clock starts; in a session that has loaded torch and the
+# rest, that walk took 29 s. Packages that never read the clock of a test are left out of it.
+freezegun.configure(  # type: ignore[attr-defined]
+    extend_ignore_list=["torch", "transformers", "sentence_transformers", "sklearn", "scipy", "numpy", "chromadb",
+                        "onnxruntime", "haystack", "haystack_integrations", "pandas", "sympy", "pydantic",
+                        "litestar", "h2ogpte", "openai", "hypothesis", "schemathesis", "grpc", "kurrentdbclient",
+                        "pdfplumber", "pdfminer", "pypdfium2", "PIL", "jinja2", "tokenizers", "huggingface_hub"]
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

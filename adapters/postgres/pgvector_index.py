@@ -30,7 +30,7 @@ class PgvectorIndex:
         self.dimension = dimension
         create_objects(
             self.connections.get(),
-            "CREATE EXTENSION IF NOT EXISTS vector",
+            "CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public",  # where every schema's search path finds it
             "CREATE TABLE IF NOT EXISTS chunk_vectors (collection_id TEXT NOT NULL, document_id TEXT NOT NULL,"
             f" ordinal INTEGER NOT NULL, embedding vector({dimension}) NOT NULL,"
             " PRIMARY KEY (collection_id, document_id, ordinal))",

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS collections (
     settings TEXT NOT NULL, chat_settings TEXT NOT NULL, rag_type TEXT, owner TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, document_count BIGINT NOT NULL DEFAULT 0,
     document_size BIGINT NOT NULL DEFAULT 0, sessions_count BIGINT NOT NULL DEFAULT 0,
-    next_chunk_id BIGINT NOT NULL DEFAULT 1
+    next_chunk_id BIGINT NOT NULL DEFAULT 1, prompt_template_id TEXT
 );
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, filename TEXT NOT NULL, size BIGINT NOT NULL, content_hash TEXT NOT NULL,
@@ -62,14 +62,15 @@ CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id, ord
 CREATE INDEX IF NOT EXISTS chunks_text_search ON chunks USING gin (tsv);
 CREATE TABLE IF NOT EXISTS chat_sessions (
     id TEXT PRIMARY KEY, collection_id TEXT, name TEXT, owner TEXT NOT NULL, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, latest_message_content TEXT
+    updated_at TEXT NOT NULL, latest_message_content TEXT, prompt_template_id TEXT
 );
 CREATE INDEX IF NOT EXISTS chat_sessions_by_collection ON chat_sessions (collection_id, updated_at);
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, session_id TEXT NOT NULL, seq BIGINT NOT NULL, content TEXT NOT NULL,
     reply_to TEXT, error TEXT, username TEXT, created_at TEXT NOT NULL, llm TEXT, llm_args TEXT,
     rag_type TEXT, total_references BIGINT NOT NULL DEFAULT 0, usage_stats TEXT, prompt_raw TEXT,
-    llm_only TEXT, hyde1 TEXT, self_reflection TEXT
+    llm_only TEXT, hyde1 TEXT, self_reflection TEXT, votes INTEGER NOT NULL DEFAULT 0, expected_answer TEXT,
+    user_comment TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_session ON messages (session_id, seq);
 CREATE TABLE IF NOT EXISTS message_references (

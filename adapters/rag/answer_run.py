@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,9 @@ class AnswerRun:
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # of each text retrieval searched with
     repaired: dict[str, str] = field(default_factory=dict)  # each such text with its disfluencies repaired
     best_score: float | None = None  # of the latest retrieval's candidates, before rag_min_chunk_score
+    # What a chat template reads as ``now``: one value for every call of the answer (to the minute, so that a
+    # preview made just before shows the same text).
+    now: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"))
 
     def usage_stats(self, mode: str, answer_calls: int, elapsed: float, auto_reason: str | None) -> dict[str, Any]:
         """``usage_stats`` of the answer: ``answer_calls`` made the answer, the rest (if any) judged it."""
@@ -57,4 +61,9 @@ class AnswerRun:
             usage.update(rag_type_requested="auto", auto_reason=auto_reason)
         if request.reflection is not None:
             usage["self_reflection_llm"] = request.reflection.llm
+        if request.template_id is not None:
+            usage["prompt_template_id"] = request.template_id
+            usage["prompt_template_version"] = request.template_version
+            usage["prompt_sources"] = request.prompt_sources
+            usage["lang"] = request.lang
         return usage

@@ -34,7 +34,7 @@ class ContextBudget:
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
-        self._assembler = PromptAssembler()  # to measure prompts before a call
+        self.assembler = PromptAssembler()  # to measure prompts before a call
 
     def tokens(self, text: str) -> int:
         """Tokens of ``text`` for context budgets: WordPiece's count, but at least one per four characters, since
@@ -69,7 +69,7 @@ class ContextBudget:
         floor = min(int(llm_args.get("min_max_new_tokens", DEFAULT_MIN_REPLY_TOKENS)), wanted)
         documents = list(prompt_inputs["documents"])
         while True:
-            messages = self._assembler.run(**{**prompt_inputs, "documents": documents})["prompt"]
+            messages = self.assembler.run(**{**prompt_inputs, "documents": documents})["prompt"]
             used = self.tokens(render_prompt(messages))
             room = model.context_size - used
             if room >= floor or not documents:

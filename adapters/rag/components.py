@@ -13,6 +13,7 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from adapters.rag import prompts
+from adapters.rag.chat_template import SandboxedChatTemplates
 from adapters.rag.disfluency import repair
 from adapters.rag.text import content_words
 from domain.ports import ChunkReads, LexicalIndex, VectorIndex
@@ -57,6 +58,7 @@ class PromptAssembler:
     def __init__(self) -> None:
         self.environment = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
         self._compiled: dict[str, Template] = {}
+        self.chat_templates = SandboxedChatTemplates()
 
     def _compile(self, source: str) -> Template:
         compiled = self._compiled.get(source)
@@ -80,8 +82,26 @@ class PromptAssembler:
         hyde_extension: str = "",
         history: list[dict[str, str]] | None = None,
         template: prompts.PromptTemplate | None = None,
+        collection: dict[str, str] | None = None,
+        now: str = "",
+        lang: str | None = None,
     ) -> dict[str, Any]:
         template = template or prompts.BUILT_IN
+        if template.chat is not None and task == "answer":
+            variables = {
+                "question": question,
+                "context": self._compile(prompts.CONTEXT).render(documents=documents or []).strip(),
+                "documents": [_for_template(document, rank) for rank, document in enumerate(documents or [], 1)],
+                "history": list(history or []),
+                "collection": collection,
+                "now": now,
+                "system_prompt": system_prompt or "",
+                "pre_prompt_query": pre_prompt_query,
+                "prompt_query": prompt_query,
+                "lang": lang,
+            }
+            rendered = self.chat_templates.render(template.chat, variables)
+            return {"prompt": [_MESSAGE_OF[role](text) for role, text in rendered]}
         messages = []
         if system_prompt:
             system = self._compile(template.system).render(system_prompt=system_prompt)
@@ -101,6 +121,25 @@ class PromptAssembler:
         )
         messages.append(ChatMessage.from_user(user.strip()))
         return {"prompt": messages}
+
+
+_MESSAGE_OF = {
+    "system": ChatMessage.from_system,
+    "user": ChatMessage.from_user,
+    "assistant": ChatMessage.from_assistant,
+}
+
+
+def _for_template(document: Document, rank: int) -> dict[str, Any]:
+    """A context chunk as a chat template reads it; ``citation`` as the context cites it."""
+    meta = document.meta
+    return {
+        "name": meta.get("document_name", ""),
+        "page": str(meta.get("pages") or ""),
+        "text": document.content or "",
+        "score": float(document.score or 0.0),
+        "citation": meta.get("citation") or rank,
+    }
 
 
 def render_prompt(messages: list[ChatMessage]) -> str:

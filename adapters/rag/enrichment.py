@@ -14,7 +14,7 @@ from adapters.rag.generation import Generation
 from adapters.rag.map_reduce import MapReduce
 from adapters.rag.models import ModelRegistry
 from adapters.rag.text import CITATION
-from domain.answering import AnswerRequest
+from domain.answering import AnswerRequest, DocumentPrompts
 from domain.errors import InvalidCommand
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.])\s*")
@@ -38,17 +38,19 @@ class HaystackDocumentEnricher:
         model = self.models.find(llm)
         return model is not None and model.capabilities.generates_text
 
-    def summarize(self, llm: str, name: str, texts: Sequence[str]) -> str:
-        """Map-reduce over the document's chunks with h2oGPTe's document-summary prompts: the salient sentences of
-        a model that selects them, written text of a model that writes."""
+    def summarize(self, llm: str, name: str, texts: Sequence[str], written: DocumentPrompts | None = None) -> str:
+        """Map-reduce over the document's chunks with the collection's template's document-summary prompts
+        (``written``), else h2oGPTe's: the salient sentences of a model that selects them, written text of a model
+        that writes."""
+        written = written or DocumentPrompts()
         request = AnswerRequest(
             question=f"Summarize {name}.",
             collection_id=None,
             rag_type="all_data",
             llm=llm,
             system_prompt=None,
-            pre_prompt_summary=prompts.DOCUMENT_SUMMARY_PRE_PROMPT,
-            prompt_summary=prompts.DOCUMENT_SUMMARY_PROMPT,
+            pre_prompt_summary=_given(written.summary_pre_prompt, prompts.DOCUMENT_SUMMARY_PRE_PROMPT),
+            prompt_summary=_given(written.summary_prompt, prompts.DOCUMENT_SUMMARY_PROMPT),
         )
         run = AnswerRun(request=request, model=self.models.get(llm))
         try:
@@ -57,8 +59,13 @@ class HaystackDocumentEnricher:
             raise InvalidCommand(f"{name} is too long to summarise: {error.message}") from error
         return CITATION.sub("", summary).strip()
 
-    def suggest_questions(self, llm: str, name: str, texts: Sequence[str], count: int) -> list[str]:
-        """Questions written by a model that writes, from as much of the document's start as fits its context."""
+    def suggest_questions(
+        self, llm: str, name: str, texts: Sequence[str], count: int, written: DocumentPrompts | None = None
+    ) -> list[str]:
+        """Questions written by a model that writes, from as much of the document's start as fits its context, as
+        the collection's template asks for them (``auto_gen_document_sample_questions_prompt``), else as Parley
+        does."""
+        written = written or DocumentPrompts()
         model = self.models.get(llm)
         if not model.capabilities.generates_text:
             raise InvalidCommand(f"model {llm!r} cannot write questions: it only selects sentences from documents")
@@ -69,7 +76,7 @@ class HaystackDocumentEnricher:
             llm=llm,
             system_prompt=None,
             pre_prompt_summary=prompts.DOCUMENT_QUESTIONS_PRE_PROMPT,
-            prompt_summary=prompts.DOCUMENT_QUESTIONS_PROMPT.format(count=count),
+            prompt_summary=_given(written.questions_prompt, prompts.DOCUMENT_QUESTIONS_PROMPT.format(count=count)),
         )
         run = AnswerRun(request=request, model=model)
         documents = _texts_as_documents(name, texts)
@@ -77,6 +84,10 @@ class HaystackDocumentEnricher:
         lines = [_LIST_MARKER.sub("", line).strip() for line in (reply.text or "").splitlines()]
         questions = [line for line in lines if line.endswith("?")] or [line for line in lines if line]
         return questions[:count]
+
+
+def _given(text: str | None, default: str) -> str:
+    return default if text is None else text
 
 
 def _texts_as_documents(name: str, texts: Sequence[str]) -> list[Document]:

@@ -52,20 +52,7 @@ class Generation:
         request = run.request
         model = model or run.model
         capabilities = model.capabilities
-        history = self.budget.history(model, request.history) if task in prompts.HISTORY_TASKS else []
-        prompt_inputs: dict[str, Any] = {
-            "task": "answer" if task == "feedback" else task,
-            "question": question,
-            "documents": documents,
-            "system_prompt": extra.pop("system_prompt", request.system_prompt),
-            "pre_prompt_query": request.pre_prompt_query,
-            "prompt_query": request.prompt_query,
-            "pre_prompt_summary": request.pre_prompt_summary,
-            "prompt_summary": request.prompt_summary,
-            "hyde_extension": request.hyde_extension,
-            "history": history,
-            "template": run.template,
-        }
+        prompt_inputs = self.prompt_inputs(run, model, task, question, documents, extra.pop("system_prompt", None))
         stream = run.on_delta if final else None
         if capabilities.reads_prompt:
             llm_args = extra.pop("llm_args", request.llm_args)
@@ -105,3 +92,48 @@ class Generation:
             run.context = documents
             run.reply_meta = reply.meta
         return reply
+
+    def prompt_inputs(
+        self,
+        run: AnswerRun,
+        model: ChatModel,
+        task: str,
+        question: str,
+        documents: list[Document],
+        system_prompt: str | None = None,
+    ) -> dict[str, Any]:
+        """What the prompt assembler renders one call of ``task`` from."""
+        request = run.request
+        history = self.budget.history(model, request.history) if task in prompts.HISTORY_TASKS else []
+        collection = None
+        if request.collection_id is not None:
+            name, description = request.collection_name or "", request.collection_description or ""
+            collection = {"id": request.collection_id, "name": name, "description": description}
+        return {
+            "task": "answer" if task == "feedback" else task,
+            "question": question,
+            "documents": documents,
+            "system_prompt": request.system_prompt if system_prompt is None else system_prompt,
+            "pre_prompt_query": request.pre_prompt_query,
+            "prompt_query": request.prompt_query,
+            "pre_prompt_summary": request.pre_prompt_summary,
+            "prompt_summary": request.prompt_summary,
+            "hyde_extension": request.hyde_extension,
+            "history": history,
+            "template": run.template,
+            "collection": collection,
+            "now": run.now,
+            "lang": request.lang,
+        }
+
+    def preview(
+        self, run: AnswerRun, question: str, documents: list[Document]
+    ) -> tuple[list[ChatMessage], list[Document]]:
+        """The messages of the answering call ``generate`` would make, and the documents they hold, without the
+        model: fitted to its context exactly as that call fits them."""
+        model = run.model
+        prompt_inputs = self.prompt_inputs(run, model, "answer", question, documents)
+        if model.capabilities.reads_prompt:
+            prompt_inputs["documents"], _ = self.budget.fit(model, prompt_inputs, run.request.llm_args)
+        messages: list[ChatMessage] = self.budget.assembler.run(**prompt_inputs)["prompt"]
+        return messages, list(prompt_inputs["documents"])

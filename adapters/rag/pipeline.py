@@ -33,7 +33,7 @@ from adapters.rag.recipes import MODES, ModeRecipes
 from adapters.rag.references import reference
 from adapters.rag.reflection import SelfReflection
 from adapters.rag.retrieval import Retrieval
-from domain.answering import Answer, AnswerRequest, reflection_prompt
+from domain.answering import Answer, AnswerRequest, DocumentPrompts, PromptMessage, PromptPreview, reflection_prompt
 from domain.errors import InvalidCommand
 from domain.ports import ChunkReads, LexicalIndex, Tokenizer, VectorIndex
 
@@ -111,20 +111,14 @@ class HaystackAnswerer:
         request: AnswerRequest,
         on_delta: Callable[[str], None] | None = None,
         *,
-        template: PromptTemplate = BUILT_IN,
+        template: PromptTemplate | None = None,
     ) -> Answer:
         """Answers ``request``; ``on_delta`` receives the answer's text in pieces as it is made; ``template``: the
-        prompt templates to render (a stored template's, or the built-in ones)."""
+        prompt templates to render (by default the request's ``chat_template`` over the built-in ones)."""
         model = self.check(request)
-        run = AnswerRun(request=request, model=model, template=template, on_delta=on_delta)
+        run = AnswerRun(request=request, model=model, template=template or _template_of(request), on_delta=on_delta)
         started = time.perf_counter()
-        mode, reason = request.rag_type, None
-        if mode == "auto":
-            mode, reason = self._choose_mode(request, model)
-        elif mode not in MODES:
-            raise InvalidCommand(f"rag_type must be one of auto, {', '.join(MODES)}, got {mode!r}")
-        if mode != "llm_only" and request.collection_id is None:
-            mode = "llm_only"  # a session without a collection has nothing to retrieve from
+        mode, reason = self._mode(request, model)
         text, documents, meta = self.recipes.run(mode, run)
         answer_calls = run.calls
         verdict = self.reflection.reflect(run, text, documents) if request.reflection is not None else None
@@ -141,6 +135,38 @@ class HaystackAnswerer:
             hyde1=meta.get("hyde1"),
             self_reflection=verdict,
         )
+
+    def preview(self, request: AnswerRequest) -> PromptPreview:
+        """The answering call's messages for ``request`` with the chunks retrieved for them, as ``answer`` would
+        send them, without calling the model. Only modes whose answering prompt does not depend on an earlier
+        model reply can be previewed: ``rag`` and ``llm_only`` (and ``auto`` when it chooses one of them)."""
+        model = self.check(request)
+        run = AnswerRun(request=request, model=model, template=_template_of(request))
+        mode, _ = self._mode(request, model)
+        if mode not in PREVIEWABLE:
+            raise InvalidCommand(
+                f"rag_type {mode} makes its answering prompt from earlier model replies, so it cannot be previewed "
+                f"without calling the model; preview with rag_type {' or '.join(PREVIEWABLE)}"
+            )
+        documents = [] if mode == "llm_only" else self.retrieval.retrieve(run, self.retrieval.query_of(request))
+        messages, documents = self.generation.preview(run, request.question, documents)
+        return PromptPreview(
+            messages=tuple(PromptMessage(role=m.role.value, content=m.text or "") for m in messages),
+            prompt_raw=render_prompt(messages),
+            references=tuple(reference(document) for document in documents),
+            rag_type=mode,
+            llm=model.name,
+        )
+
+    def _mode(self, request: AnswerRequest, model: ChatModel) -> tuple[str, str | None]:
+        mode, reason = request.rag_type, None
+        if mode == "auto":
+            mode, reason = self._choose_mode(request, model)
+        elif mode not in MODES:
+            raise InvalidCommand(f"rag_type must be one of auto, {', '.join(MODES)}, got {mode!r}")
+        if mode != "llm_only" and request.collection_id is None:
+            mode = "llm_only"  # a session without a collection has nothing to retrieve from
+        return mode, reason
 
     def _choose_mode(self, request: AnswerRequest, model: ChatModel) -> tuple[str, str]:
         size = None
@@ -160,8 +186,20 @@ class HaystackAnswerer:
     def generates_text(self, llm: str) -> bool:
         return self.enricher.generates_text(llm)
 
-    def summarize(self, llm: str, name: str, texts: Sequence[str]) -> str:
-        return self.enricher.summarize(llm, name, texts)
+    def summarize(self, llm: str, name: str, texts: Sequence[str], prompts: DocumentPrompts | None = None) -> str:
+        return self.enricher.summarize(llm, name, texts, prompts)
 
-    def suggest_questions(self, llm: str, name: str, texts: Sequence[str], count: int) -> list[str]:
-        return self.enricher.suggest_questions(llm, name, texts, count)
+    def suggest_questions(
+        self, llm: str, name: str, texts: Sequence[str], count: int, prompts: DocumentPrompts | None = None
+    ) -> list[str]:
+        return self.enricher.suggest_questions(llm, name, texts, count, prompts)
+
+
+PREVIEWABLE = ("rag", "llm_only")
+
+
+def _template_of(request: AnswerRequest) -> PromptTemplate:
+    """The request's chat template over the built-in texts (the h2oGPTe fields are in the request itself)."""
+    if request.chat_template is None:
+        return BUILT_IN
+    return PromptTemplate(chat=request.chat_template, template_id=request.template_id, version=request.template_version)

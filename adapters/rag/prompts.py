@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 SYSTEM = "{{ system_prompt }}"
 
-_CONTEXT = """\"\"\"
+CONTEXT = """\"\"\"
 {% for document in documents -%}
 {% if document.meta.partial %}{{ document.meta.document_name }}{% else -%}
 [{{ document.meta.citation or loop.index }}] {{ document.meta.document_name }}
@@ -25,7 +25,7 @@ _NEWLINE = '{{% if not {0}.endswith("\\n") %}}\n{{% endif %}}'
 _SUMMARY = (
     "{{ pre_prompt_summary }}"
     + _NEWLINE.format("pre_prompt_summary")
-    + _CONTEXT
+    + CONTEXT
     + ("\n{{ prompt_summary }}{{ question }}")
 )
 
@@ -34,7 +34,7 @@ USER = {
     "answer": (
         "{%- if documents %}{{ pre_prompt_query }}"
         + _NEWLINE.format("pre_prompt_query")
-        + _CONTEXT
+        + CONTEXT
         + "\n{{ prompt_query }}{{ question }}{%- else %}{{ question }}{% endif %}"
     ),
     # HyDE's first pass: an answer without context, to retrieve with
@@ -53,12 +53,14 @@ class PromptTemplate:
     """The templates one answer is rendered with: the system message's and the user message's of each task.
 
     ``template_id`` and ``version`` name a stored template (what ``AnswerGenerated`` records); both are None for
-    the built-in one."""
+    the built-in one. ``chat``, when set, makes the messages of the ``answer`` task in place of ``system`` and
+    ``user["answer"]``; the other tasks (HyDE's first pass, map-reduce, reflection) keep the built-in texts."""
 
     system: str = SYSTEM
     user: dict[str, str] = field(default_factory=lambda: dict(USER))
     template_id: str | None = None
     version: int | None = None
+    chat: str | None = None  # an author's whole chat template (adapters.rag.chat_template) for the answer task
 
     def __deepcopy__(self, memo: dict[int, object]) -> PromptTemplate:
         # Never changed once made, so the copy a Haystack pipeline makes of each input can be the template itself.

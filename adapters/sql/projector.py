@@ -17,6 +17,7 @@ import msgspec
 
 from domain import events as ev
 from domain.ports import RecordedEvent
+from domain.prompting import template_header
 
 # The read models' tables, for comparing two builds (each engine adds the tables of its lexical index).
 TABLES = (
@@ -92,6 +93,21 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
             conn.execute(
                 "UPDATE collections SET settings = ?, updated_at = ? WHERE id = ?",
                 (_json(event.settings), at, event.collection_id),
+            )
+        case ev.CollectionChatSettingsReplaced():
+            conn.execute(
+                "UPDATE collections SET chat_settings = ?, updated_at = ? WHERE id = ?",
+                (_json(event.chat_settings), at, event.collection_id),
+            )
+        case ev.CollectionTemplateAttached():
+            conn.execute(
+                "UPDATE collections SET prompt_template_id = ?, updated_at = ? WHERE id = ?",
+                (event.template_id, at, event.collection_id),
+            )
+        case ev.CollectionTemplateDetached():
+            conn.execute(
+                "UPDATE collections SET prompt_template_id = NULL, updated_at = ? WHERE id = ?",
+                (at, event.collection_id),
             )
         case ev.CollectionDeleted():
             conn.execute("DELETE FROM collections WHERE id = ?", (event.collection_id,))
@@ -169,6 +185,16 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
             conn.execute(
                 "UPDATE chat_sessions SET name = ?, updated_at = ? WHERE id = ?", (event.name, at, event.session_id)
             )
+        case ev.ChatSessionTemplateAttached():
+            conn.execute(
+                "UPDATE chat_sessions SET prompt_template_id = ?, updated_at = ? WHERE id = ?",
+                (event.template_id, at, event.session_id),
+            )
+        case ev.ChatSessionTemplateDetached():
+            conn.execute(
+                "UPDATE chat_sessions SET prompt_template_id = NULL, updated_at = ? WHERE id = ?",
+                (at, event.session_id),
+            )
         case ev.ChatSessionDeleted():
             row = conn.execute("SELECT collection_id FROM chat_sessions WHERE id = ?", (event.session_id,)).fetchone()
             if row is not None and row[0]:
@@ -194,6 +220,13 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
                 (event.message_id, event.session_id, record.version, event.reply_to, event.reason, at),
             )
             _touch_session(conn, event.session_id, None, at)
+        case ev.AnswerVoted():
+            conn.execute("UPDATE messages SET votes = ? WHERE id = ?", (event.votes, event.message_id))
+        case ev.AnswerFeedbackGiven():
+            conn.execute(
+                "UPDATE messages SET expected_answer = ?, user_comment = ? WHERE id = ?",
+                (event.expected_answer, event.user_comment, event.message_id),
+            )
         case ev.JobStarted():
             conn.execute(
                 "INSERT INTO jobs (id, kind, name, collection_id, owner, items_total, status, timeout, created_at,"
@@ -268,6 +301,11 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
             # The log keeps every version; the read side forgets a deleted template, its versions with it.
             conn.execute("DELETE FROM prompt_templates WHERE id = ?", (event.template_id,))
             conn.execute("DELETE FROM prompt_template_versions WHERE template_id = ?", (event.template_id,))
+            # What it was attached to answers with the next template in the precedence from now on.
+            for table in ("collections", "chat_sessions"):
+                conn.execute(
+                    f"UPDATE {table} SET prompt_template_id = NULL WHERE prompt_template_id = ?", (event.template_id,)
+                )
 
 
 def _document_ingested(conn: SQLWriter, event: ev.DocumentIngested, at: str) -> None:
@@ -339,7 +377,7 @@ def _answer_generated(conn: SQLWriter, record: RecordedEvent, event: ev.AnswerGe
             event.rag_type,
             len(event.references),
             _json(event.usage),
-            event.prompt_raw,
+            _prompt_raw_meta(event),
             event.llm_only,
             event.hyde1,
             event.self_reflection,
@@ -364,6 +402,14 @@ def _answer_generated(conn: SQLWriter, record: RecordedEvent, event: ev.AnswerGe
         ],
     )
     _touch_session(conn, event.session_id, event.text, at)
+
+
+def _prompt_raw_meta(event: ev.AnswerGenerated) -> str:
+    """The ``prompt_raw`` meta: the recorded prompt, headed by the template and version that made it (the event
+    keeps the prompt alone, exactly as the model received it)."""
+    if event.template_id is None:  # answered before templates shaped answers
+        return event.prompt_raw
+    return template_header(event.template_id, event.template_version) + event.prompt_raw
 
 
 _TEMPLATE_FIELDS = tuple(field.name for field in msgspec.structs.fields(ev.TemplateFields))

@@ -257,6 +257,14 @@ class SQLReadModelQueries:
             ),
         )
 
+    def template_version(self, template_id: str, version: int) -> TemplateVersionView | None:
+        return _one(
+            TemplateVersionView,
+            self.store.fetch_one(
+                "SELECT * FROM prompt_template_versions WHERE template_id = ? AND version = ?", (template_id, version)
+            ),
+        )
+
     # --- jobs and keys -----------------------------------------------------------------------------------
 
     def job(self, job_id: str) -> JobView | None:

@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -179,10 +179,13 @@ class SQLiteEventStore:
     def subscribe(self, after_position: int = 0) -> SQLiteSubscription:
         return SQLiteSubscription(self, after_position)
 
-    def wait_for_append(self, after_position: int, timeout: float) -> None:
-        """Block until the log holds an event after ``after_position``, the store closes, or time is up."""
+    def wait_for_append(self, after_position: int, timeout: float, stopped: Callable[[], bool] = lambda: False) -> None:
+        """Block until the log holds an event after ``after_position``, the store closes, ``stopped()`` (a closed
+        subscription), or time is up."""
         with self._appended:
-            self._appended.wait_for(lambda: self._closed or self.head_position() > after_position, timeout=timeout)
+            self._appended.wait_for(
+                lambda: self._closed or stopped() or self.head_position() > after_position, timeout=timeout
+            )
 
     def close(self) -> None:
         self._closed = True
@@ -209,7 +212,7 @@ class SQLiteSubscription:
                 self._position = page[-1].position
                 yield page
                 continue
-            self._store.wait_for_append(self._position, timeout=_OTHER_PROCESS_WAIT)
+            self._store.wait_for_append(self._position, _OTHER_PROCESS_WAIT, lambda: self._closed)
 
     def close(self) -> None:
         self._closed = True

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS collections (
     settings TEXT NOT NULL, chat_settings TEXT NOT NULL, rag_type TEXT, owner TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, document_count INTEGER NOT NULL DEFAULT 0,
     document_size INTEGER NOT NULL DEFAULT 0, sessions_count INTEGER NOT NULL DEFAULT 0,
-    next_chunk_id INTEGER NOT NULL DEFAULT 1
+    next_chunk_id INTEGER NOT NULL DEFAULT 1, prompt_template_id TEXT
 );
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, filename TEXT NOT NULL, size INTEGER NOT NULL, content_hash TEXT NOT NULL,
@@ -54,14 +54,15 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 );
 CREATE TABLE IF NOT EXISTS chat_sessions (
     id TEXT PRIMARY KEY, collection_id TEXT, name TEXT, owner TEXT NOT NULL, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, latest_message_content TEXT
+    updated_at TEXT NOT NULL, latest_message_content TEXT, prompt_template_id TEXT
 );
 CREATE INDEX IF NOT EXISTS chat_sessions_by_collection ON chat_sessions (collection_id, updated_at);
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, session_id TEXT NOT NULL, seq INTEGER NOT NULL, content TEXT NOT NULL,
     reply_to TEXT, error TEXT, username TEXT, created_at TEXT NOT NULL, llm TEXT, llm_args TEXT,
     rag_type TEXT, total_references INTEGER NOT NULL DEFAULT 0, usage_stats TEXT, prompt_raw TEXT,
-    llm_only TEXT, hyde1 TEXT, self_reflection TEXT
+    llm_only TEXT, hyde1 TEXT, self_reflection TEXT, votes INTEGER NOT NULL DEFAULT 0, expected_answer TEXT,
+    user_comment TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_session ON messages (session_id, seq);
 CREATE TABLE IF NOT EXISTS message_references (

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.response import Stream
@@ -31,12 +29,16 @@ from api.schemas import (
     ChatSessionUpdateRequest,
     Count,
     CreateChatSessionRequest,
+    MessageVoteUpdateRequest,
+    PromptTemplateChangeRequest,
     SuggestedQuestion,
+    UpdateQAFeedbackRequest,
     chat_message_from_row,
     chat_session_from_row,
     reference_from_row,
 )
-from domain.errors import AnswerAbandoned, InvalidCommand, NotFound, ParleyError
+from api.streaming import StreamedAnswer
+from domain.errors import InvalidCommand, NotFound, ParleyError
 from domain.views import ChatSessionView
 
 log = logging.getLogger("parley")
@@ -67,52 +69,22 @@ def _line(payload: dict[str, Any]) -> bytes:
 
 
 async def _streamed_answer(parley: Parley, session_id: str, data: ChatCompletionRequest, username: str) -> Stream:
-    """Answers in a worker thread; its pieces cross to the event loop through a queue. The response starts only
-    once the first piece (or the answer, or an error) is there, so a failure before any text is a plain 4xx/5xx.
-    When the client goes away mid-answer, the next piece stops the model (AnswerAbandoned), so a backend does not
-    go on generating for nobody; the session records why the question has no answer."""
-    loop = asyncio.get_running_loop()
-    pieces: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    abandoned = threading.Event()
-
-    def put(kind: str, value: Any) -> None:
-        loop.call_soon_threadsafe(pieces.put_nowait, (kind, value))
-
-    def on_delta(text: str) -> None:
-        if abandoned.is_set():
-            raise AnswerAbandoned("the client stopped reading the streamed answer")
-        put("delta", text)
-
-    def work() -> None:
-        try:
-            put("done", parley.asking()(ask_of(session_id, data, username), on_delta=on_delta))
-        except Exception as error:  # handed to the response: a status code, or the stream's error line
-            put("error", error)
-
-    worker = asyncio.ensure_future(anyio.to_thread.run_sync(work))
-    first = await pieces.get()
-    if first[0] == "error":
-        await worker
-        raise first[1]
+    """JSON Lines of the answer's pieces (``api.streaming``: an error before any text is a plain 4xx/5xx)."""
+    ask = ask_of(session_id, data, username)
+    streamed = StreamedAnswer(lambda on_delta: parley.asking()(ask, on_delta=on_delta))
+    await streamed.start()
 
     async def lines() -> AsyncIterator[bytes]:
-        kind, value = first
-        try:
-            while kind == "delta":
-                yield _line({"body": value, "finished": False})
-                kind, value = await pieces.get()
-        finally:
-            if kind == "delta":  # the client went away (the response was cancelled) before the end
-                abandoned.set()
-        if kind == "done":
-            message_id, body = value.message_id, value.text
-            yield _line({"body": body, "finished": True, "message_id": message_id})
+        async for delta in streamed.deltas():
+            yield _line({"body": delta, "finished": False})
+        if streamed.asked is not None:
+            yield _line({"body": streamed.asked.text, "finished": True, "message_id": streamed.asked.message_id})
         else:
-            reason = value.message if isinstance(value, ParleyError) else "internal error"
-            if not isinstance(value, ParleyError):
-                log.error("streamed answer failed", exc_info=value)
+            error = streamed.error
+            if not isinstance(error, ParleyError):
+                log.error("streamed answer failed", exc_info=error)
+            reason = error.message if isinstance(error, ParleyError) else "internal error"
             yield _line({"finished": True, "error": reason})
-        await worker
 
     return Stream(lines(), media_type="application/jsonl")
 
@@ -199,6 +171,31 @@ class ChatController(Controller):
     def delete_chat_session(self, parley: Parley, session_id: str, timeout: float | None = None) -> None:
         parley.sessions().delete(session_id)
 
+    @put(
+        "/{session_id:str}/prompt_template",
+        status_code=200,
+        operation_id="update_chat_session_prompt_template",
+        responses=errors(403, 404, 409, 413, 415),
+        guards=[collection_scope],
+        sync_to_thread=True,
+    )
+    def update_chat_session_prompt_template(
+        self, parley: Parley, session_id: str, data: PromptTemplateChangeRequest
+    ) -> ChatSession:
+        """The session's answers are made with this template, over its collection's (a request's fields win)."""
+        return chat_session_from_row(parley.sessions().attach_template(session_id, data.prompt_template_id))
+
+    @delete(
+        "/{session_id:str}/prompt_template",
+        status_code=200,
+        operation_id="delete_chat_session_prompt_template",
+        responses=errors(403, 404, 409),
+        guards=[collection_scope],
+        sync_to_thread=True,
+    )
+    def delete_chat_session_prompt_template(self, parley: Parley, session_id: str) -> ChatSession:
+        return chat_session_from_row(parley.sessions().detach_template(session_id))
+
     @post(
         "/{session_id:str}/completions",
         status_code=200,
@@ -228,10 +225,16 @@ class ChatController(Controller):
     def list_questions_for_chat_session(
         self, parley: Parley, session_id: str, limit: Limit = 10
     ) -> list[SuggestedQuestion]:
-        """Questions suggested for the documents of the session's collection."""
-        collection_id = _session(parley, session_id).collection_id
+        """Questions suggested for the documents of the session's collection, else the ``default_sample_questions``
+        of the session's template, else of its collection's."""
+        session = _session(parley, session_id)
+        collection_id = session.collection_id
         _, limit = page(0, limit)
         questions = parley.read_models.suggested_questions(collection_id, limit) if collection_id else []
+        if not questions:
+            collection = parley.read_models.collection(collection_id) if collection_id else None
+            nearest = (session.prompt_template_id, collection.prompt_template_id if collection else None)
+            questions = parley.prompt_templates().sample_questions(*nearest)[:limit]
         return [SuggestedQuestion(question=question) for question in questions]
 
     @get(
@@ -281,3 +284,31 @@ class MessageController(Controller):
         wanted = [info_type] if info_type else list(META_TYPES)
         contents = {kind: getattr(row, kind) for kind in wanted}
         return [ChatMessageMeta(message_type=kind, content=text) for kind, text in contents.items() if text is not None]
+
+    @put(
+        "/{message_id:str}/votes",
+        status_code=204,
+        operation_id="set_message_votes",
+        responses=errors(404, 409, 413, 415),
+        sync_to_thread=True,
+    )
+    def set_message_votes(self, parley: Parley, message_id: str, data: MessageVoteUpdateRequest) -> None:
+        """A vote on an answer: 1 up, -1 down, 0 taken back (an event; the message's ``votes`` shows it)."""
+        parley.sessions().vote(message_id, data.votes)
+
+
+class FeedbackController(Controller):
+    path = f"{API}/question_answer_feedbacks"
+    tags = ["chat"]
+    request_max_body_size = MAX_JSON_BYTES
+
+    @post(
+        "/{answer_id:str}",
+        status_code=204,
+        operation_id="update_question_answer_feedback",
+        responses=errors(404, 409, 413, 415),
+        sync_to_thread=True,
+    )
+    def update_question_answer_feedback(self, parley: Parley, answer_id: str, data: UpdateQAFeedbackRequest) -> None:
+        """Feedback on an answer (the expected answer, a comment), replacing earlier feedback on it."""
+        parley.sessions().give_feedback(answer_id, data.expected_answer, data.user_comment)

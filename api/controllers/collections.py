@@ -1,4 +1,4 @@
-"""Collections: create, list, count, read, update, delete, settings, and a collection's documents and chats."""
+"""Collections: create, list, count, read, update, delete, settings, prompt template, and its documents and chats."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ from api.schemas import (
     CollectionUpdateRequest,
     Count,
     Document,
+    PromptTemplateChangeRequest,
     SuggestedQuestion,
     chat_session_from_row,
     collection_from_row,
     document_from_row,
 )
 from domain.errors import NotFound
-from domain.events import CollectionSettings
+from domain.events import ChatSettings, CollectionSettings
 from domain.views import CollectionView
 
 
@@ -117,6 +118,61 @@ class CollectionController(Controller):
         parley.collections().replace_settings(collection_id, data)
 
     @get(
+        "/{collection_id:str}/chat_settings",
+        status_code=200,
+        operation_id="get_collection_chat_settings",
+        responses=READ,
+        sync_to_thread=True,
+    )
+    def get_collection_chat_settings(self, parley: Parley, collection_id: str) -> ChatSettings:
+        return parley.collections().chat_settings(collection_id)
+
+    @put(
+        "/{collection_id:str}/chat_settings",
+        status_code=204,
+        operation_id="update_collection_chat_settings",
+        responses=COMMAND,
+        sync_to_thread=True,
+    )
+    def update_collection_chat_settings(self, parley: Parley, collection_id: str, data: ChatSettings) -> None:
+        """Replaces the whole chat settings, checked by the rules of a completion."""
+        parley.collections().replace_chat_settings(collection_id, data)
+
+    @delete(
+        "/{collection_id:str}/prompt_settings",
+        status_code=204,
+        operation_id="reset_collection_prompt_settings",
+        responses=errors(404, 409),
+        sync_to_thread=True,
+    )
+    def reset_collection_prompt_settings(self, parley: Parley, collection_id: str) -> None:
+        """Detaches the collection's prompt template and removes the prompt texts from its chat settings."""
+        parley.collections().reset_prompt_settings(collection_id)
+
+    @put(
+        "/{collection_id:str}/prompt_template",
+        status_code=200,
+        operation_id="update_collection_prompt_template",
+        responses=COMMAND,
+        sync_to_thread=True,
+    )
+    def update_collection_prompt_template(
+        self, parley: Parley, collection_id: str, data: PromptTemplateChangeRequest
+    ) -> Collection:
+        """The collection's answers are made with this template (a session's template and a request's fields win)."""
+        return collection_from_row(parley.collections().attach_template(collection_id, data.prompt_template_id))
+
+    @delete(
+        "/{collection_id:str}/prompt_template",
+        status_code=200,
+        operation_id="delete_collection_prompt_template",
+        responses=errors(404, 409),
+        sync_to_thread=True,
+    )
+    def delete_collection_prompt_template(self, parley: Parley, collection_id: str) -> Collection:
+        return collection_from_row(parley.collections().detach_template(collection_id))
+
+    @get(
         "/{collection_id:str}/documents",
         status_code=200,
         operation_id="list_documents_for_collection",
@@ -164,10 +220,14 @@ class CollectionController(Controller):
     def list_questions_for_collection(
         self, parley: Parley, collection_id: str, limit: Limit = 10
     ) -> list[SuggestedQuestion]:
-        """Questions suggested at ingestion (``gen_doc_questions``) for the collection's documents."""
-        _collection(parley, collection_id)
+        """Questions suggested at ingestion (``gen_doc_questions``) for the collection's documents, else its prompt
+        template's ``default_sample_questions``."""
+        row = _collection(parley, collection_id)
         _, limit = page(0, limit)
-        return [SuggestedQuestion(question=q) for q in parley.read_models.suggested_questions(collection_id, limit)]
+        questions = parley.read_models.suggested_questions(collection_id, limit)
+        if not questions:  # before its documents suggest any: its template's default_sample_questions
+            questions = parley.prompt_templates().sample_questions(row.prompt_template_id)[:limit]
+        return [SuggestedQuestion(question=q) for q in questions]
 
     @get(
         "/{collection_id:str}/chats",

@@ -1,25 +1,34 @@
-"""Prompt templates: create, list, count, read, update (a new version each time), delete, the default, versions."""
+"""Prompt templates: create, list, count, read, update (a new version each time), delete, the default, versions,
+diffs, and previews of the prompts they make."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Parameter
 
 from api.bootstrap import Parley
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, page, split_ids
 from api.limits import MAX_JSON_BYTES
 from api.schemas import (
     Count,
+    PromptMessage,
+    PromptPreview,
+    PromptPreviewRequest,
     PromptTemplate,
     PromptTemplateBase,
     PromptTemplateCreateRequest,
+    PromptTemplateDiff,
     PromptTemplateVersion,
     prompt_template_from,
     prompt_template_version_from,
+    reference_of,
     template_changes_of,
     template_fields_of,
 )
+from domain.errors import NotFound
+from domain.usecases.ask import AnswerOverrides
 
 
 class PromptTemplateController(Controller):
@@ -135,3 +144,73 @@ class PromptTemplateController(Controller):
         """Parley's: every version of a template, oldest first, with who made it and when."""
         rows = parley.prompt_templates().versions(prompt_template_id)
         return [prompt_template_version_from(row) for row in rows]
+
+    @get(
+        "/{prompt_template_id:str}/versions/{version:int}",
+        status_code=200,
+        operation_id="get_prompt_template_version",
+        responses=READ,
+        sync_to_thread=True,
+    )
+    def get_prompt_template_version(
+        self, parley: Parley, prompt_template_id: str, version: int
+    ) -> PromptTemplateVersion:
+        """Parley's: one version of a template, whole, as it read then."""
+        return prompt_template_version_from(parley.prompt_templates().version(prompt_template_id, version))
+
+    @get(
+        "/{prompt_template_id:str}/diff",
+        status_code=200,
+        operation_id="diff_prompt_template_versions",
+        responses=READ,
+        sync_to_thread=True,
+    )
+    def diff_prompt_template_versions(
+        self,
+        parley: Parley,
+        prompt_template_id: str,
+        from_version: Annotated[int, Parameter(query="from", ge=1, description="the older version")],
+        to_version: Annotated[int, Parameter(query="to", ge=1, description="the newer version")],
+    ) -> PromptTemplateDiff:
+        """Parley's: a unified diff per field that differs between two versions (only those fields are listed)."""
+        diffs = parley.prompt_templates().diff(prompt_template_id, from_version, to_version)
+        return PromptTemplateDiff(
+            prompt_template_id=prompt_template_id, from_version=from_version, to_version=to_version, fields=diffs
+        )
+
+    @post(
+        "/{prompt_template_id:str}/preview",
+        status_code=200,
+        operation_id="preview_prompt_template",
+        responses=errors(403, 404, 409, 413, 415),
+        sync_to_thread=True,
+    )
+    def preview_prompt_template(
+        self, parley: Parley, request: Request[Any, Any, Any], prompt_template_id: str, data: PromptPreviewRequest
+    ) -> PromptPreview:
+        """Parley's: the exact messages the model would receive for ``question`` with this template (in the
+        session's place, over the collection's template), with the retrieved chunks; no model is called. A
+        collection-scoped key previews in its own collection only (a preview shows its chunks)."""
+        who = caller(request)
+        if who.collection_id is not None:
+            session = parley.read_models.chat_session(data.session_id) if data.session_id else None
+            if data.session_id and session is None:
+                raise NotFound(f"chat session {data.session_id} not found")
+            who.check_collection(session.collection_id if session is not None else data.collection_id)
+        answer_request, preview = parley.asking().preview(
+            prompt_template_id,
+            data.question,
+            session_id=data.session_id,
+            collection_id=data.collection_id,
+            actor=who.username,
+            overrides=AnswerOverrides(llm=data.llm, rag_config=data.rag_config),
+        )
+        return PromptPreview(
+            prompt_template_id=answer_request.template_id or prompt_template_id,
+            version=answer_request.template_version,
+            rag_type=preview.rag_type,
+            llm=preview.llm,
+            messages=[PromptMessage(role=m.role, content=m.content) for m in preview.messages],
+            prompt_raw=preview.prompt_raw,
+            references=[reference_of(r) for r in preview.references],
+        )

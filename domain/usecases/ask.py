@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -14,17 +14,12 @@ from domain import chat
 from domain.answering import (
     CLIENT_DEFAULT_PRE_PROMPT_QUERY,
     CLIENT_DEFAULT_PROMPT_QUERY,
-    DEFAULT_HYDE_EXTENSION,
-    DEFAULT_PRE_PROMPT_QUERY,
-    DEFAULT_PRE_PROMPT_SUMMARY,
-    DEFAULT_PROMPT_QUERY,
     DEFAULT_PROMPT_REFLECTION,
-    DEFAULT_PROMPT_SUMMARY,
     DEFAULT_SYSTEM_PROMPT,
-    DEFAULT_SYSTEM_PROMPT_REFLECTION,
     FUSION_MODES,
     RETRIEVAL_MODES,
     AnswerRequest,
+    PromptPreview,
     Reflection,
     Turn,
     reflection_prompt,
@@ -32,9 +27,11 @@ from domain.answering import (
 )
 from domain.collection import RAG_TYPES
 from domain.errors import DomainError, InvalidCommand, NotFound, ParleyError
-from domain.events import AnswerGenerated, ChatSettings
-from domain.ports import Answerer, AppendResult, ChatReads
+from domain.events import AnswerGenerated, ChatSettings, TemplateFields
+from domain.ports import Answerer, AnswerReads, AppendResult
+from domain.prompting import AppliedTemplate, ResolvedPrompts, resolve_prompts, template_header
 from domain.service import CommandHandler, stream_name
+from domain.template import DEFAULT_TEMPLATE
 from domain.views import ChatSessionView, CollectionView
 
 
@@ -98,22 +95,32 @@ def _text(config: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def _prompt_field(request: AnswerOverrides, config: dict[str, Any], key: str, client_default: str | None,
-                  default: str) -> str:  # fmt: skip
-    """A prompt field from the request, else the collection's rag_config, else the built-in default; the strings
-    the h2oGPTe client always sends mean "the default"."""
-    value = getattr(request, key, None)
-    if value is None or value == client_default:
-        value = _text(config, key)
-    return default if value is None or value == client_default else value
+# The request's prompt fields: top-level in the completion, or in its rag_config / self_reflection_config.
+_TOP_LEVEL_PROMPTS = ("system_prompt", "pre_prompt_query", "prompt_query", "pre_prompt_summary", "prompt_summary")
+_REFLECTION_PROMPTS = ("system_prompt_reflection", "prompt_reflection")
+# The strings the h2oGPTe client always sends mean "the default": the next source answers.
+_CLIENT_DEFAULTS = {"pre_prompt_query": CLIENT_DEFAULT_PRE_PROMPT_QUERY, "prompt_query": CLIENT_DEFAULT_PROMPT_QUERY}
+
+
+def _prompts_in(
+    rag_config: dict[str, Any] | None, reflection_config: dict[str, Any] | None, top_level: AnswerOverrides | None
+) -> dict[str, str | None]:
+    """The prompt texts a request or a collection's chat settings give, by template field name: from
+    ``rag_config`` and ``self_reflection_config``, and a request's top-level fields over those."""
+    texts = {key: _text(rag_config or {}, key) for key in (*_TOP_LEVEL_PROMPTS, "hyde_no_rag_llm_prompt_extension")}
+    texts.update({key: _text(reflection_config or {}, key) for key in _REFLECTION_PROMPTS})
+    for key in _TOP_LEVEL_PROMPTS if top_level is not None else ():
+        if getattr(top_level, key) is not None:
+            texts[key] = getattr(top_level, key)
+    return texts
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _reflection(config: dict[str, Any], llm: str, default_llm: str) -> Reflection | None:
-    """Self-reflection runs when ``self_reflection_config`` has any setting."""
+def _reflection(config: dict[str, Any], llm: str, default_llm: str, prompts: ResolvedPrompts) -> Reflection | None:
+    """Self-reflection runs when ``self_reflection_config`` has any setting; its texts come by the precedence."""
     if not config:
         return None
     unknown = set(config) - {"llm_reflection", "prompt_reflection", "system_prompt_reflection", "llm_args_reflection"}
@@ -127,17 +134,13 @@ def _reflection(config: dict[str, Any], llm: str, default_llm: str) -> Reflectio
             raise InvalidCommand(f"self_reflection_config.llm_args_reflection is not JSON: {error}") from error
     if not isinstance(llm_args, dict):
         raise InvalidCommand("self_reflection_config.llm_args_reflection must be a JSON object")
-    prompt = _text(config, "prompt_reflection") or DEFAULT_PROMPT_REFLECTION
+    prompt = prompts.texts["prompt_reflection"] or DEFAULT_PROMPT_REFLECTION
     reflection_prompt(prompt, "", "")  # exactly two %s, or 400
     model = _text(config, "llm_reflection") or llm
     if model == "auto":  # as for `llm`: the default model
         model = default_llm
-    # Absent: the default; given (even empty): as given, empty meaning no system prompt.
-    system = (
-        _text(config, "system_prompt_reflection")
-        if "system_prompt_reflection" in config
-        else (DEFAULT_SYSTEM_PROMPT_REFLECTION)
-    )
+    # Empty: no system prompt.
+    system = prompts.texts["system_prompt_reflection"]
     return Reflection(llm=model, prompt=prompt, system_prompt=system or None, llm_args=validate_llm_args(llm_args))
 
 
@@ -154,7 +157,7 @@ class AskInSession:
     def __init__(
         self,
         handler: CommandHandler,
-        reads: ChatReads,
+        reads: AnswerReads,
         answerer: Answerer,
         wait_for: Callable[[int | None], None],
         default_llm: str,
@@ -204,8 +207,8 @@ class AskInSession:
             rag_type=answer.rag_type,
             llm=answer.llm,
             llm_args=answer_request.llm_args,
-            template_id=None,
-            template_version=None,
+            template_id=answer_request.template_id,
+            template_version=answer_request.template_version,
             prompt_raw=answer.prompt_raw,
             usage=answer.usage,
             timings=answer.timings,
@@ -216,20 +219,85 @@ class AskInSession:
         self.wait_for(_position(self.handler.execute(chat, stream, asked, chat.RecordAnswer(answer=event))))
         return Asked(message_id=answer_id, text=answer.text)
 
-    def answer_request(self, session: ChatSessionView, ask: Ask) -> AnswerRequest:
-        """What the answerer is asked: the collection's chat settings with the caller's overrides laid over them."""
+    def answer_request(
+        self, session: ChatSessionView, ask: Ask, in_place_of_session: AppliedTemplate | None = None
+    ) -> AnswerRequest:
+        """What the answerer is asked: the caller's overrides over the session's template, the collection's
+        template and the collection's chat settings (``in_place_of_session``: a template previewed there)."""
         collection = self.reads.collection(session.collection_id) if session.collection_id else None
         defaults = (
             msgspec.json.decode(collection.chat_settings, type=ChatSettings)
             if collection is not None
             else ChatSettings()
         )
-        return self._resolve(ask.message, defaults, ask.overrides, collection, session.id)
+        session_template = in_place_of_session or self._applied(session.prompt_template_id, "session")
+        templates = [
+            session_template,
+            self._applied(collection.prompt_template_id if collection else None, "collection"),
+        ]
+        applied = [template for template in templates if template is not None]
+        return self._resolve(ask.message, defaults, ask.overrides, collection, session.id, applied)
+
+    def preview(
+        self,
+        template_id: str,
+        question: str,
+        *,
+        session_id: str | None = None,
+        collection_id: str | None = None,
+        actor: str,
+        overrides: AnswerOverrides | None = None,
+    ) -> tuple[AnswerRequest, PromptPreview]:
+        """The answering call's prompt for ``question`` made with template ``template_id`` (in the session's place
+        over the collection's template), with the chunks retrieved for it; no model is called and nothing is
+        recorded. With ``session_id`` the session's history takes part, as in its next answer; ``overrides``: a
+        completion's own settings (the model, rag_config)."""
+        previewed = self._applied(template_id, "previewed", required=True)
+        if session_id is not None and collection_id is not None:
+            raise InvalidCommand("preview in a chat session or in a collection, not both")
+        if not question.strip():
+            raise InvalidCommand("question cannot be empty")
+        overrides = overrides or AnswerOverrides()
+        ask = Ask(session_id=session_id or "", message=question, actor=actor, overrides=overrides)
+        if session_id is not None:
+            session = self.reads.chat_session(session_id)
+            if session is None:
+                raise NotFound(f"chat session {session_id} not found")
+            request = self.answer_request(session, ask, previewed)
+        else:
+            collection = self.reads.collection(collection_id) if collection_id is not None else None
+            if collection_id is not None and collection is None:
+                raise NotFound(f"collection {collection_id} not found")
+            defaults = ChatSettings()
+            templates = [previewed]
+            if collection is not None:
+                defaults = msgspec.json.decode(collection.chat_settings, type=ChatSettings)
+                templates.append(self._applied(collection.prompt_template_id, "collection"))
+            applied = [template for template in templates if template is not None]
+            request = self._resolve(question, defaults, overrides, collection, None, applied)
+        preview = self.answerer.preview(request)
+        header = template_header(request.template_id or "", request.template_version)
+        return request, msgspec.structs.replace(preview, prompt_raw=header + preview.prompt_raw)
+
+    def _applied(self, template_id: str | None, place: str, *, required: bool = False) -> AppliedTemplate | None:
+        """The stored template ``template_id`` as it reads now; None when none is named, or (unless ``required``)
+        when it has been deleted since it was attached."""
+        if template_id is None:
+            return None
+        if template_id == DEFAULT_TEMPLATE.id:
+            return AppliedTemplate(template_id=template_id, version=None, fields=DEFAULT_TEMPLATE.fields, place=place)
+        row = self.reads.template(template_id)
+        if row is None:
+            if required:
+                raise NotFound(f"prompt template {template_id} not found")
+            return None
+        fields = msgspec.json.decode(row.fields, type=TemplateFields)
+        return AppliedTemplate(template_id=row.id, version=row.version, fields=fields, place=place)
 
     def check_chat_settings(self, settings: ChatSettings, rag_type: str | None = None) -> None:
         """A collection's chat settings are checked where they are set, by the same rules as a completion's, so a
         bad setting is a 400 at once rather than in every later completion."""
-        probe = self._resolve("?", settings, AnswerOverrides(), _Scope(id="", rag_type=rag_type), None)
+        probe = self._resolve("?", settings, AnswerOverrides(), _Scope(id="", rag_type=rag_type), None, [])
         self.answerer.check(probe)
 
     def _resolve(
@@ -239,9 +307,17 @@ class AskInSession:
         request: AnswerOverrides,
         collection: CollectionView | _Scope | None,
         session_id: str | None,
+        templates: Sequence[AppliedTemplate],
     ) -> AnswerRequest:
-        """The request's settings over the collection's ``defaults``, checked; ``session_id`` None: no history."""
+        """The request's settings over the collection's ``defaults``, checked, and the prompt texts by the
+        precedence over ``templates`` (nearest first); ``session_id`` None: no history."""
         config = _merged(defaults.rag_config, request.rag_config)
+        prompts = resolve_prompts(
+            _prompts_in(request.rag_config, request.self_reflection_config, request),
+            templates,
+            _prompts_in(defaults.rag_config, defaults.self_reflection_config, None),
+            _CLIENT_DEFAULTS,
+        )
         rag_type = config.get("rag_type") or (collection.rag_type if collection is not None else None) or "rag"
         if rag_type not in RAG_TYPES:
             raise InvalidCommand(f"rag_config.rag_type must be one of {', '.join(RAG_TYPES)}, got {rag_type!r}")
@@ -270,9 +346,11 @@ class AskInSession:
         if history_mode not in HISTORY_ON | HISTORY_OFF:
             raise InvalidCommand(f"include_chat_history must be true, false or auto, got {history_mode!r}")
         history = self._history(session_id) if session_id and history_mode in HISTORY_ON else ()
-        system_prompt = request.system_prompt if request.system_prompt is not None else _text(config, "system_prompt")
+        texts = prompts.texts
+        system_prompt = texts["system_prompt"]
         if system_prompt == "auto":
             system_prompt = DEFAULT_SYSTEM_PROMPT
+        reflection_config = _merged(defaults.self_reflection_config, request.self_reflection_config)
         return AnswerRequest(
             question=question,
             collection_id=collection.id if collection is not None else None,
@@ -280,15 +358,11 @@ class AskInSession:
             llm=llm,
             llm_args=validate_llm_args(request.llm_args or defaults.llm_args or {}),
             system_prompt=system_prompt or None,
-            pre_prompt_query=_prompt_field(
-                request, config, "pre_prompt_query", CLIENT_DEFAULT_PRE_PROMPT_QUERY, DEFAULT_PRE_PROMPT_QUERY
-            ),
-            prompt_query=_prompt_field(
-                request, config, "prompt_query", CLIENT_DEFAULT_PROMPT_QUERY, DEFAULT_PROMPT_QUERY
-            ),
-            pre_prompt_summary=_prompt_field(request, config, "pre_prompt_summary", None, DEFAULT_PRE_PROMPT_SUMMARY),
-            prompt_summary=_prompt_field(request, config, "prompt_summary", None, DEFAULT_PROMPT_SUMMARY),
-            hyde_extension=_text(config, "hyde_no_rag_llm_prompt_extension") or DEFAULT_HYDE_EXTENSION,
+            pre_prompt_query=texts["pre_prompt_query"] or "",
+            prompt_query=texts["prompt_query"] or "",
+            pre_prompt_summary=texts["pre_prompt_summary"] or "",
+            prompt_summary=texts["prompt_summary"] or "",
+            hyde_extension=texts["hyde_no_rag_llm_prompt_extension"] or "",
             rag_max_chunks=max_chunks,
             rag_min_chunk_score=min_score,
             neighbour_chunks=neighbours,
@@ -296,9 +370,14 @@ class AskInSession:
             fusion=fusion,
             fusion_weight=fusion_weight,
             history=history,
-            reflection=_reflection(
-                _merged(defaults.self_reflection_config, request.self_reflection_config), llm, self.default_llm
-            ),
+            reflection=_reflection(reflection_config, llm, self.default_llm, prompts),
+            template_id=prompts.template_id,
+            template_version=prompts.template_version,
+            chat_template=texts["chat_template"],
+            lang=prompts.lang,
+            collection_name=collection.name if isinstance(collection, CollectionView) else None,
+            collection_description=collection.description if isinstance(collection, CollectionView) else None,
+            prompt_sources=prompts.sources,
         )
 
     def _history(self, session_id: str) -> tuple[Turn, ...]:

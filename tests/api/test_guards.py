@@ -42,10 +42,20 @@ def test_a_collection_scoped_key_stays_in_its_collection(server: ServerProcess) 
             scout.post("/chats", params={"collection_id": other}),
             scout.post("/chats"),
             scout.post(f"/chats/{foreign_session}/completions", json={"message": "Hi?"}),
+            # A preview shows the chunks of the collection it retrieves from; a template shapes a session's answers.
+            scout.post("/prompt_templates/parley-default/preview", json={"question": "Hi?", "collection_id": other}),
+            scout.post(
+                "/prompt_templates/parley-default/preview", json={"question": "Hi?", "session_id": foreign_session}
+            ),
+            scout.put(f"/chats/{foreign_session}/prompt_template", json={"prompt_template_id": "parley-default"}),
         ):
             assert response.status_code == 403, response.text
             assert response.json()["error_type"] == "PermissionDenied"
         asked = scout.post(f"/chats/{session.json()['id']}/completions", json={"message": "Anything here?"})
         assert asked.status_code == 200, asked.text
+        previewed = scout.post(
+            "/prompt_templates/parley-default/preview", json={"question": "Hi?", "collection_id": mine}
+        )
+        assert previewed.status_code == 200, previewed.text
         missing = scout.post(f"/chats/{uuid.uuid4()}/completions", json={"message": "Hi?"})
         assert missing.status_code == 404

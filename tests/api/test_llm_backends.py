@@ -19,7 +19,7 @@ import h2ogpte.rest_sync as rest
 import pytest
 from h2ogpte.rest_sync.exceptions import BadRequestException, ServiceException
 
-from tests.api.test_h2ogpte_client import LIGHTHOUSE_PAGES, apis
+from tests.api.test_h2ogpte_client import LIGHTHOUSE_PAGES, RECIPE, apis
 from tests.documents import text_pdf
 from tests.llm_peer import LLMPeer
 from tests.server import ADMIN_KEY, ServerProcess, free_port
@@ -366,6 +366,37 @@ def test_summaries_and_questions_are_written_by_the_collections_model(a: dict[st
     # The summary prompt held the whole document (it fits peer-small's context in one call), in reading order.
     summary_prompt = next(user_text(r) for r in peer.requests if "condensed and concise summary" in user_text(r))
     assert summary_prompt.index("Kestrel Point is a rocky") < summary_prompt.index("decommissioned in 1987")
+
+
+def test_the_collections_template_asks_for_its_documents_summaries_and_questions(
+    a: dict[str, Any], peer: LLMPeer
+) -> None:
+    """The template's auto_gen_document_* texts are the prompts a collection's documents are written about with."""
+    template = rest.PromptTemplatesApi(a["chat"].api_client).create_prompt_template(
+        rest.PromptTemplateCreateRequest(
+            name="Archivist",
+            auto_gen_document_summary_pre_prompt_summary="Archivist, read this record:\n",
+            auto_gen_document_summary_prompt_summary="In one line, what does the record say? ",
+            auto_gen_document_sample_questions_prompt="List three questions a visitor would ask. ",
+        )
+    )
+    created = a["collections"].create_collection(rest.CollectionCreateRequest(
+        name="Archived", description="", chat_settings=rest.ChatSettings(llm="peer-small")))  # fmt: skip
+    change = rest.PromptTemplateChangeRequest(prompt_template_id=template.id)
+    a["collections"].update_collection_prompt_template(created.id, change)
+    upload = a["ingestion"].upload_file(file=("rye.txt", RECIPE))
+    peer.responder = lambda body: "Who baked it?" if "a visitor would ask" in user_text(body) else "Rye bread [1]."
+    try:
+        a["ingestion"].ingest_upload([upload.id], collection_id=created.id, gen_doc_summaries=True,
+                                     gen_doc_questions=True, timeout=120)  # fmt: skip
+    finally:
+        peer.responder = None
+    written = [user_text(r) for r in peer.requests[-2:]]
+    assert any(t.startswith("Archivist, read this record:") and "what does the record say?" in t for t in written)
+    assert any("List three questions a visitor would ask." in t for t in written)
+    (document,) = a["collections"].list_documents_for_collection(created.id)
+    assert a["documents"].get_document(document.id).summary == "Rye bread."
+    assert [q.question for q in a["collections"].list_questions_for_collection(created.id)] == ["Who baked it?"]
 
 
 def test_a_failing_writer_leaves_the_document_ingested_and_says_so(a: dict[str, Any], peer: LLMPeer) -> None:

@@ -372,6 +372,46 @@ class ReadModelContract:
         assert msgspec.json.decode(cleared.changed) == ["description"]
         assert "description" not in msgspec.json.decode(cleared.fields)
 
+    def test_templates_attach_to_collections_and_sessions(self, live: Live, log: Log) -> None:
+        ids = self.library(log)
+        light, session = ids["light"], ids["session"]
+        settings = ev.ChatSettings(llm="extractive", rag_config={"system_prompt": "Be kind."})
+        log.append(
+            f"collection-{light}",
+            ev.CollectionTemplateAttached(collection_id=light, template_id="t1"),
+            ev.CollectionChatSettingsReplaced(collection_id=light, chat_settings=settings),
+        )
+        log.append(f"chat-{session}", ev.ChatSessionTemplateAttached(session_id=session, template_id="t2"))
+        made = msgspec.structs.replace(
+            answer(session, "a2", "q2", light), template_id="t2", template_version=2, prompt_raw="<|user|>\nWhen?"
+        )
+        log.append(
+            f"chat-{session}",
+            ev.QuestionAsked(session_id=session, message_id="q2", text="When?", username="ana"),
+            made,
+        )
+        live.sync()
+        collection = live.queries.collection(light)
+        assert collection is not None and collection.prompt_template_id == "t1"
+        assert msgspec.json.decode(collection.chat_settings, type=ev.ChatSettings) == settings
+        chat = live.queries.chat_session(session)
+        assert chat is not None and chat.prompt_template_id == "t2"
+        # The prompt_raw meta is headed by the template that made it; an answer from before templates is not.
+        assert [m.prompt_raw for m in live.queries.messages(session) if m.reply_to] == [
+            "prompt",
+            "<|template|>\nt2 version 2\n\n<|user|>\nWhen?",
+        ]
+        # Deleting a template detaches it everywhere; detaching leaves no template.
+        log.append("template-t2", ev.TemplateDeleted(template_id="t2"))
+        log.append(f"collection-{light}", ev.CollectionTemplateDetached(collection_id=light))
+        live.sync()
+        assert live.queries.chat_session(session).prompt_template_id is None  # type: ignore[union-attr]
+        assert live.queries.collection(light).prompt_template_id is None  # type: ignore[union-attr]
+        log.append(f"chat-{session}", ev.ChatSessionTemplateAttached(session_id=session, template_id="t1"))
+        log.append(f"chat-{session}", ev.ChatSessionTemplateDetached(session_id=session))
+        live.sync()
+        assert live.queries.chat_session(session).prompt_template_id is None  # type: ignore[union-attr]
+
     def test_removals_reach_every_read_model_and_the_lexical_index(self, live: Live, log: Log) -> None:
         ids = self.library(log)
         live.sync()
@@ -437,6 +477,12 @@ class ReadModelContract:
             ev.CollectionUpdated(collection_id=ids["light"], name="Lights", description="", rag_type="hyde1"),
         )
         log.append(f"chat-{ids['session']}", ev.ChatSessionRenamed(session_id=ids["session"], name="Kestrel"))
+        log.append(
+            f"chat-{ids['session']}", ev.ChatSessionTemplateAttached(session_id=ids["session"], template_id="t2")
+        )
+        log.append(
+            f"collection-{ids['light']}", ev.CollectionTemplateAttached(collection_id=ids["light"], template_id="t1")
+        )
         live.sync()
         rebuilt = self.make_read_side(tmp_path / "rebuilt")
         try:

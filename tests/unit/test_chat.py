@@ -3,14 +3,18 @@ from domain.chat import (
     AskQuestion,
     CreateChatSession,
     DeleteChatSession,
+    GiveAnswerFeedback,
     RecordAnswer,
     RecordAnswerFailure,
     RenameChatSession,
+    VoteOnAnswer,
 )
 from domain.errors import AlreadyExists, InvalidCommand, NotFound
 from domain.events import (
     AnswerFailed,
+    AnswerFeedbackGiven,
     AnswerGenerated,
+    AnswerVoted,
     ChatSessionCreated,
     ChatSessionDeleted,
     ChatSessionRenamed,
@@ -84,3 +88,30 @@ def test_a_failed_answer_is_recorded_with_its_reason() -> None:
             error_type="BackendUnavailable",
         )
     )
+
+
+def test_readers_vote_on_answers_once_per_change() -> None:
+    answered = (CREATED, ASKED, answer())
+    given(chat, *answered).when(VoteOnAnswer(session_id="s1", message_id="a1", votes=1)).then(
+        AnswerVoted(session_id="s1", message_id="a1", votes=1)
+    )
+    up = AnswerVoted(session_id="s1", message_id="a1", votes=1)
+    given(chat, *answered, up).when(VoteOnAnswer(session_id="s1", message_id="a1", votes=1)).then()
+    given(chat, *answered, up).when(VoteOnAnswer(session_id="s1", message_id="a1", votes=0)).then(
+        AnswerVoted(session_id="s1", message_id="a1", votes=0)
+    )
+    given(chat, *answered).when(VoteOnAnswer(session_id="s1", message_id="a1", votes=2)).then_error(
+        InvalidCommand, "votes"
+    )
+    given(chat, *answered).when(VoteOnAnswer(session_id="s1", message_id="q1", votes=1)).then_error(NotFound, "q1")
+
+
+def test_feedback_is_given_on_an_answer_only() -> None:
+    answered = (CREATED, ASKED, answer())
+    feedback = GiveAnswerFeedback(session_id="s1", message_id="a1", user_comment="Too short")
+    given(chat, *answered).when(feedback).then(
+        AnswerFeedbackGiven(session_id="s1", message_id="a1", user_comment="Too short")
+    )
+    given(chat, CREATED, ASKED).when(feedback).then_error(NotFound, "a1")
+    long = GiveAnswerFeedback(session_id="s1", message_id="a1", expected_answer="x" * 10_001)
+    given(chat, *answered).when(long).then_error(InvalidCommand, "10000")
