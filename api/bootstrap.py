@@ -358,7 +358,7 @@ def vector_index_of(settings: Settings) -> VectorIndex:
     if settings.vector_index == "pgvector":
         from adapters.postgres.pgvector_index import PgvectorIndex
 
-        return PgvectorIndex(_postgres_url(settings, "PARLEY_VECTOR_INDEX"))
+        return PgvectorIndex(_postgres_url(settings, "PARLEY_VECTOR_INDEX"), ef_search=settings.pgvector_ef_search)
     if settings.chroma_url:
         return ChromaVectorIndex.server(settings.chroma_url)
     return ChromaVectorIndex(settings.data_dir / "chroma")

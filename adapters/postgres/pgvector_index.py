@@ -22,11 +22,19 @@ from domain.ports import VectorHit
 SCHEMA_NAME = "parley_vectors"
 DIMENSION = 384  # all-MiniLM-L6-v2
 _INDEX = "chunk_vectors_hnsw"
+# The candidates HNSW keeps while it searches (pgvector's default is 40): more finds more of the true top-k at
+# some latency (bench/vector_bench.py --ef-search measures both).
+EF_SEARCH = 40
 
 
 class PgvectorIndex:
-    def __init__(self, url: str, schema: str = SCHEMA_NAME, dimension: int = DIMENSION) -> None:
-        self.connections = ThreadConnections(url, schema, setup=("SET hnsw.iterative_scan = relaxed_order",))
+    def __init__(
+        self, url: str, schema: str = SCHEMA_NAME, dimension: int = DIMENSION, ef_search: int = EF_SEARCH
+    ) -> None:
+        if not 1 <= ef_search <= 1000:  # pgvector's own range
+            raise ValueError(f"hnsw.ef_search must be between 1 and 1000, got {ef_search}")
+        setup = ("SET hnsw.iterative_scan = relaxed_order", f"SET hnsw.ef_search = {int(ef_search)}")
+        self.connections = ThreadConnections(url, schema, setup=setup)
         self.dimension = dimension
         create_objects(
             self.connections.get(),

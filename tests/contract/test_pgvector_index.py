@@ -32,3 +32,11 @@ def test_a_small_collection_among_large_ones_still_gets_its_top_k(postgres_url: 
     exact = index.query(big, vectors[7], 1)[0]
     assert (exact.ordinal, round(exact.score, 4)) == (7, 1.0) and np.isfinite(exact.score)
     index.close()
+
+
+def test_ef_search_is_set_on_every_connection_and_checked(postgres_url: str) -> None:
+    index = PgvectorIndex(postgres_url, ef_search=120)
+    assert index.connections.get().execute("SHOW hnsw.ef_search").fetchone() == {"hnsw.ef_search": "120"}
+    index.close()
+    with pytest.raises(ValueError, match="ef_search"):
+        PgvectorIndex(postgres_url, ef_search=0)
