@@ -139,18 +139,10 @@ def bare_pipeline(
         parley.close()
 
 
-def run_engine(engine: str, args: argparse.Namespace, queries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ingests, asks and times on one engine's stores; returns what the report prints."""
-    data_dir = (args.data if engine == "embedded" else None) or Path(
-        tempfile.mkdtemp(prefix="parley-disflqa-")
-    ) / "data"
-    env, postgres = {}, None
-    if engine == "postgres":
-        from tests.postgres import PostgresServer
-
-        postgres = PostgresServer()
-        env = {"PARLEY_EVENT_STORE": "postgres", "PARLEY_READ_STORE": "postgres", "PARLEY_VECTOR_INDEX": "pgvector",
-               "PARLEY_POSTGRES_URL": postgres.url}  # fmt: skip
+def ask_through_the_api(
+    engine: str, args: argparse.Namespace, queries: list[dict[str, Any]], data_dir: Path, env: dict[str, str]
+) -> tuple[dict[str, list[dict[str, Any]]], list[float], str]:
+    """A server on the stores: ingest (unless --data names an ingested directory), then every pass of questions."""
     server = ServerProcess(data_dir, env).start()
     try:
         api = rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
@@ -171,12 +163,28 @@ def run_engine(engine: str, args: argparse.Namespace, queries: list[dict[str, An
         eight = [] if args.answers_only else concurrent_latency(server, collection_id, queries[:400], clients=8)
     finally:
         server.stop()
-        if postgres is not None and args.answers_only:
+    return by_mode, eight, collection_id
+
+
+def run_engine(engine: str, args: argparse.Namespace, queries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ingests, asks and times on one engine's stores; returns what the report prints."""
+    data_dir = (args.data if engine == "embedded" else None) or Path(
+        tempfile.mkdtemp(prefix="parley-disflqa-")
+    ) / "data"
+    env, postgres = {}, None
+    if engine == "postgres":
+        from tests.postgres import PostgresServer
+
+        postgres = PostgresServer()
+        env = {"PARLEY_EVENT_STORE": "postgres", "PARLEY_READ_STORE": "postgres", "PARLEY_VECTOR_INDEX": "pgvector",
+               "PARLEY_POSTGRES_URL": postgres.url}  # fmt: skip
+    try:
+        by_mode, eight, collection_id = ask_through_the_api(engine, args, queries, data_dir, env)
+        # The bare pipeline, in-process on the same stores (the server has stopped, so nothing else holds them).
+        bare = [] if args.answers_only else bare_pipeline(data_dir, collection_id, queries[:400], env)
+    finally:
+        if postgres is not None:
             postgres.stop()
-    # The bare pipeline, in-process on the same stores (the server has stopped, so nothing else holds them).
-    bare = [] if args.answers_only else bare_pipeline(data_dir, collection_id, queries[:400], env)
-    if postgres is not None and not args.answers_only:
-        postgres.stop()
     return {"engine": engine, "by_mode": by_mode, "eight": eight, "bare": bare}
 
 

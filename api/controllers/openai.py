@@ -165,11 +165,14 @@ class _Plan(msgspec.Struct, frozen=True, kw_only=True):
     ask: Ask
 
 
+def _known_model(parley: Parley, model: str) -> None:
+    if model != RAG_MODEL and model not in {spec.name for spec in parley.answerer.model_specs()}:
+        raise NotFound(f"model {model!r} not found; GET /v1/models lists them")
+
+
 def _plan(parley: Parley, who: Caller, data: ChatCompletionsRequest) -> _Plan:
     """The question and its session (made now when the request names none), checked before anything is asked."""
-    models = {spec.name for spec in parley.answerer.model_specs()}
-    if data.model != RAG_MODEL and data.model not in models:
-        raise NotFound(f"model {data.model!r} not found; GET /v1/models lists them")
+    _known_model(parley, data.model)
     if data.n not in (None, 1):
         raise InvalidCommand("n: Parley makes one answer per request")
     if data.tools:
@@ -285,8 +288,7 @@ class OpenAIController(Controller):
         sync_to_thread=True,
     )
     def get_model(self, parley: Parley, model: str) -> ModelCard:
-        if model != RAG_MODEL and model not in {spec.name for spec in parley.answerer.model_specs()}:
-            raise NotFound(f"model {model!r} not found")
+        _known_model(parley, model)
         return ModelCard(id=model, created=MODELS_LISTED_AT)
 
     @post(
