@@ -30,11 +30,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 install: system-deps $(VENV)/.installed
 
-# Tesseract (OCR) comes from Debian; installed only when missing.
+# Tesseract (OCR), and Chromium with its driver (the browser tests, tests/browser), come from Debian; each is
+# installed only when missing.
 system-deps:
 	@command -v tesseract >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
+	@command -v chromedriver >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 run: install
 	$(if $(LLM),PARLEY_LLM=$(LLM)) $(BIN)/parley serve

@@ -20,6 +20,10 @@ class EmbeddingStore(Protocol):
         """Keep each (hash, vector); one already stored is left as it is."""
         ...
 
+    def forget(self, hashes: Sequence[str]) -> None:
+        """Delete the vectors of these text hashes, of every model (an erased session's questions)."""
+        ...
+
 
 class CachedEmbedder:
     def __init__(self, embedder: Any, store: EmbeddingStore) -> None:

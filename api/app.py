@@ -16,20 +16,27 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import BearerKeyAuth
+from api.access import authorize, check_rules
+from api.auth import BearerKeyAuth, Caller
 from api.bootstrap import Parley
 from api.context import CommandContextMiddleware
 from api.controllers.chats import ChatController, FeedbackController, MessageController
 from api.controllers.collections import CollectionController
 from api.controllers.documents import DocumentController
+from api.controllers.erasure import ErasureController
 from api.controllers.history import HistoryController, PastController, ProvenanceController
 from api.controllers.jobs import JobController
 from api.controllers.models import ModelController
 from api.controllers.openai import OpenAIController
 from api.controllers.prompt_templates import PromptTemplateController
+from api.controllers.sharing import CollectionSharingController, TemplateSharingController
 from api.controllers.uploads import UploadController
+from api.controllers.users import ApiKeyController, UserController
+from api.key_usage import KeyUsage
 from api.limits import MAX_JSON_BYTES, MULTIPART_OVERHEAD, body_kind, check_body
+from api.rate_limits import KeyLimits, RateLimitMiddleware
 from api.schemas import ErrorBody
+from api.web import PUBLIC_PATHS, web_ui
 from domain import errors
 
 log = logging.getLogger("parley.api")
@@ -61,8 +68,13 @@ def _error(status: int, message: str, error_type: str) -> Response[ErrorBody]:
     return Response(ErrorBody(code=status, message=message, error_type=error_type), status_code=status)
 
 
-def parley_error(_: Request[Any, Any, Any], error: errors.ParleyError) -> Response[ErrorBody]:
-    return _error(status_for(error), error.message, type(error).__name__)
+def parley_error(request: Request[Any, Any, Any], error: errors.ParleyError) -> Response[ErrorBody]:
+    status = status_for(error)
+    if status in (401, 403, 404):  # refused: logged with who asked, never recorded as an event
+        who: Caller | None = request.scope.get("user")
+        actor = f"{who.username} (key {who.key_id})" if who is not None else "no valid key"
+        log.info("refused %s %s for %s: %d %s", request.method, request.url.path, actor, status, error.message)
+    return _error(status, error.message, type(error).__name__)
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
@@ -96,17 +108,23 @@ def internal_error(_: Request[Any, Any, Any], error: Exception) -> Response[Erro
 
 
 def create_app(parley: Parley) -> Litestar:
+    key_usage = KeyUsage(parley.handler)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.parley = parley
+        app.state.key_usage = key_usage
+        app.state.key_limits = KeyLimits(parley.settings.rate_limit_per_minute, parley.settings.max_concurrent_answers)
         # Catch up with the log before the server accepts requests, so reads are never behind.
         await anyio.to_thread.run_sync(parley.start)
+        key_usage.start()
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(key_usage.stop)
             await anyio.to_thread.run_sync(parley.close)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             CollectionController,
             DocumentController,
@@ -121,9 +139,20 @@ def create_app(parley: Parley) -> Litestar:
             HistoryController,
             PastController,
             ProvenanceController,
+            ErasureController,
+            ApiKeyController,
+            UserController,
+            CollectionSharingController,
+            TemplateSharingController,
+            web_ui,
         ],
         dependencies={"parley": Provide(lambda: parley, sync_to_thread=False)},
-        middleware=[DefineMiddleware(BearerKeyAuth, exclude=["^/schema"]), CommandContextMiddleware],
+        middleware=[
+            DefineMiddleware(BearerKeyAuth, exclude=["^/schema", *PUBLIC_PATHS]),
+            CommandContextMiddleware,
+            RateLimitMiddleware,
+        ],
+        guards=[authorize],
         exception_handlers={
             errors.ParleyError: parley_error,
             HTTPException: http_error,
@@ -143,3 +172,5 @@ def create_app(parley: Parley) -> Litestar:
             security=[{"bearerAuth": []}],
         ),
     )
+    check_rules(app)
+    return app

@@ -1,7 +1,12 @@
-"""Bearer API keys: the middleware that turns ``Authorization: Bearer sk-...`` into a Caller."""
+"""Bearer API keys: the middleware that turns ``Authorization: Bearer sk-...`` into a Caller.
+
+A key lets its user in while it is active, not expired and not idle past its inactivity interval. Every check
+reads the key's row, so a revocation holds on every replica as soon as the read models have its event."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
@@ -10,7 +15,10 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from api.bootstrap import Parley, hash_secret
-from domain.errors import PermissionDenied, Unauthenticated
+from domain.apikey import lapsed
+from domain.errors import Unauthenticated
+
+log = logging.getLogger("parley.auth")
 
 
 class Caller(msgspec.Struct, frozen=True):
@@ -18,10 +26,6 @@ class Caller(msgspec.Struct, frozen=True):
     username: str
     is_admin: bool
     collection_id: str | None  # a collection-scoped key may only chat with this collection
-
-    def check_collection(self, collection_id: str | None) -> None:
-        if self.collection_id is not None and collection_id != self.collection_id:
-            raise PermissionDenied("this API key is scoped to another collection")
 
 
 class BearerKeyAuth(AbstractAuthenticationMiddleware):
@@ -32,8 +36,23 @@ class BearerKeyAuth(AbstractAuthenticationMiddleware):
             raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
         # The read runs off the event loop: a slow disk must not stall every other request.
         row = await anyio.to_thread.run_sync(parley.read_models.api_key_by_hash, hash_secret(token.strip()))
-        if row is None or not row.active:
-            raise Unauthenticated("invalid or deactivated API key")
+        if row is None:
+            raise Unauthenticated("invalid API key")
+        usage = connection.app.state.key_usage
+        _, pending_use = usage.pending(row.id)
+        last_use = max(filter(None, (row.last_used_at, pending_use)), default=None)
+        why = lapsed(
+            active=row.active,
+            expires_at=row.expires_at,
+            inactivity_interval=row.inactivity_interval,
+            created_at=row.created_at,
+            last_used_at=last_use,
+            now=datetime.now(UTC),
+        )
+        if why is not None:
+            log.info("refused: API key %s (%s) of %s is %s", row.id, row.hint, row.username, why)
+            raise Unauthenticated(f"this API key is {why}")
+        usage.record(row.id)
         caller = Caller(
             key_id=row.id,
             username=row.username,

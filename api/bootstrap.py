@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from adapters.chroma import ChromaVectorIndex
+from adapters.crypto_shredding import CryptoShreddingEventStore, DerivedTraces
 from adapters.embedding_cache import CachedEmbedder, EmbeddingStore
 from adapters.filesystem import FileBlobStore
 from adapters.local_llm import LlamaCppServer
@@ -45,7 +46,7 @@ from adapters.transcript import JinjaTranscript
 from api.environment import OFFLINE_ENVIRONMENT
 from api.export import ExportSession
 from api.settings import Settings
-from domain import apikey
+from domain import apikey, user
 from domain.errors import ConfigurationError, NotReady
 from domain.ingestion import Ingestor
 from domain.ports import (
@@ -55,6 +56,7 @@ from domain.ports import (
     LexicalIndex,
     ReadModelQueries,
     ReadModelStore,
+    SubjectKeyStore,
     VectorIndex,
     WorkQueue,
 )
@@ -63,11 +65,13 @@ from domain.usecases.ask import AskInSession
 from domain.usecases.audit import AnswerProvenance, ReadHistory, ReplayAnswer, TimeTravel
 from domain.usecases.collections import ManageCollections
 from domain.usecases.commands import Commands
+from domain.usecases.erasure import EraseSessions
 from domain.usecases.ingest import IngestJob, StartIngestJob
 from domain.usecases.search import SearchCollections
 from domain.usecases.sessions import ManageChatSessions
 from domain.usecases.templates import CollectionDocumentPrompts, ManagePromptTemplates
 from domain.usecases.uploads import ReceiveUploads
+from domain.usecases.users import ManageUsers, ShareResources
 from projections.read_model_projection import ReadModelProjection
 from projections.runner import ProjectionRunner, Projections
 from projections.vector_projection import SentenceVectorProjection, VectorIndexProjection
@@ -94,6 +98,10 @@ def configure_process() -> None:
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return "sk-" + secrets.token_urlsafe(36)[:48]
 
 
 @dataclass
@@ -163,6 +171,12 @@ class Parley:
 
     def sessions(self) -> ManageChatSessions:
         return ManageChatSessions(self._commands(), self.read_models, self.prompt_templates())
+
+    def users(self) -> ManageUsers:
+        return ManageUsers(self._commands(), self.read_models, new_secret, hash_secret, self.erasing().erase)
+
+    def sharing(self) -> ShareResources:
+        return ShareResources(self._commands(), self.read_models)
 
     def receiving(self) -> ReceiveUploads:
         return ReceiveUploads(self._commands(), self.blobs)
@@ -236,6 +250,14 @@ class Parley:
     def replaying(self) -> ReplayAnswer:
         return ReplayAnswer(self.provenance(), self.handler, HaystackReproducer(self.answerer), self.wait_for)
 
+    def erasing(self) -> EraseSessions:
+        """Crypto-shredding of chat sessions (``domain/usecases/erasure.py``): their keys, the embedding cache's
+        vectors of their questions, and (SQLite) the read models' WAL after their rows are deleted."""
+        assert isinstance(self.events, CryptoShreddingEventStore)  # bootstrap seals every event store
+        compact = self.read_store.compact if isinstance(self.read_store, SQLiteReadModelStore) else None
+        traces = DerivedTraces(self.embedder.store, compact)
+        return EraseSessions(self.handler, self.events, self.events.keys, traces, self.wait_for)
+
     def exporting(self) -> ExportSession:
         return ExportSession(self.events, JinjaTranscript())
 
@@ -245,11 +267,13 @@ class Parley:
         if secret is None:
             if self.read_models.api_key_count() > 0:
                 return
-            secret = "sk-" + secrets.token_urlsafe(36)[:48]
+            secret = new_secret()
             print(f"Parley admin API key (shown once, store it): {secret}", flush=True)
         secret_hash = hash_secret(secret)
         if self.read_models.api_key_by_hash(secret_hash) is not None:
             return
+        if self.read_models.user("admin") is None:
+            self.handler.execute(user, stream_name("user", "admin"), user.CreateUser(user_id="admin", is_admin=True))
         key_id = str(uuid.uuid4())
         result = self.handler.execute(
             apikey,
@@ -300,7 +324,33 @@ def _postgres_url(settings: Settings, variable: str) -> str:
     return settings.postgres_url
 
 
+def key_store_of(settings: Settings) -> SubjectKeyStore:
+    """The erasure keys, outside the log: in Postgres (schema ``parley_keys``) when the log or the read side is
+    there (KurrentDB's keys go beside a Postgres read side), else in ``keys.sqlite3`` in the data directory."""
+    if settings.event_store == "postgres" or settings.read_store == "postgres":
+        from adapters.postgres.subject_keys import PostgresSubjectKeyStore
+
+        variable = "PARLEY_EVENT_STORE" if settings.event_store == "postgres" else "PARLEY_READ_STORE"
+        return PostgresSubjectKeyStore(_postgres_url(settings, variable))
+    from adapters.sqlite.subject_keys import SQLiteSubjectKeyStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SQLiteSubjectKeyStore(settings.data_dir / "keys.sqlite3")
+
+
+def sealed(events: EventStore, settings: Settings) -> CryptoShreddingEventStore:
+    """The event store with chat events' personal fields sealed by their session's key (crypto-shredding)."""
+    if isinstance(events, CryptoShreddingEventStore):
+        return events
+    return CryptoShreddingEventStore(events, key_store_of(settings))
+
+
 def event_store_of(settings: Settings) -> EventStore:
+    """The configured event log, sealing personal fields (``sealed``)."""
+    return sealed(_event_log_of(settings), settings)
+
+
+def _event_log_of(settings: Settings) -> EventStore:
     if settings.event_store == "postgres":
         from adapters.postgres.event_store import PostgresEventStore
 
@@ -402,7 +452,7 @@ def bootstrap(
     configure_process()
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
-    events = events or event_store_of(settings)
+    events = sealed(events or event_store_of(settings), settings)
     read_side = read_side or read_side_of(settings)
     index = index or vector_index_of(settings)
     blobs = blobs or blob_store_of(settings)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api import cli_audit, cli_templates
+from api import cli_audit, cli_templates, cli_users
 from api.cli_http import api_client, checked
 from api.environment import OFFLINE_ENVIRONMENT
 
@@ -201,6 +201,7 @@ def migrate(args: argparse.Namespace) -> int:
                 blobs,
             )
         target.close()
+        _copy_keys(args.data_dir / "keys.sqlite3", args.to)
     except ConfigurationError as error:
         print(f"parley: {error.message}", file=sys.stderr)
         return 2
@@ -248,9 +249,25 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PARLEY_DATA_DIR", "./data")))
     migrate_parser.add_argument("--to", required=True, help="the target database: postgresql://user@host/db")
     migrate_parser.set_defaults(run=migrate)
-    cli_audit.add_commands(commands)  # replay, export
+    cli_audit.add_commands(commands)  # replay, export, erase
     cli_templates.add_commands(commands)  # template preview, export, import
+    cli_users.add_commands(commands)  # users create|list|delete, keys create|list|revoke
     return parser
+
+
+def _copy_keys(path: Path, url: str) -> None:
+    """The erasure keys go with the log they open (and forgotten subjects stay forgotten)."""
+    if not path.is_file():
+        return
+    from adapters.postgres.subject_keys import PostgresSubjectKeyStore
+    from adapters.sqlite.subject_keys import SQLiteSubjectKeyStore
+
+    source, target = SQLiteSubjectKeyStore(path), PostgresSubjectKeyStore(url)
+    try:
+        target.copy_in(source.entries())
+    finally:
+        source.close()
+        target.close()
 
 
 def main(argv: list[str] | None = None) -> int:

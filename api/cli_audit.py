@@ -1,5 +1,6 @@
 """``parley replay`` (rebuild every read model and index from position 0, or ``--verify`` a rebuild against the live
-read models) and ``parley export`` (a session's hash-chained events and transcript, or ``--verify`` a file).
+read models), ``parley export`` (a session's hash-chained events and transcript, or ``--verify`` a file) and
+``parley erase`` (crypto-shred chat sessions' personal data).
 
 Both read the stores of the settings directly: run them on a stopped server (or, for ``--verify`` and ``export``,
 an idle one), as an operator who holds the data, so they act with an admin's rights."""
@@ -198,8 +199,43 @@ def verify_file(path: Path) -> int:
     return 0
 
 
+def erase(args: argparse.Namespace) -> int:
+    """Erases the sessions as the server's endpoint does, on a stopped server: this process runs the projections
+    itself, so that the read models drop the sessions before their keys are forgotten."""
+    _offline()
+    from api.bootstrap import bootstrap
+    from api.settings import Settings
+    from domain.audit import Reader
+    from domain.envelope import CommandContext, command_context
+    from domain.errors import ConfigurationError, NotFound
+
+    if not args.session:
+        print("parley: erase needs --session ID (one or more)", file=sys.stderr)
+        return 2
+    try:
+        parley = bootstrap(Settings.from_env(data_dir=args.data_dir, projectors=True))
+    except ConfigurationError as error:
+        print(f"parley: configuration error: {error.message}", file=sys.stderr)
+        return 2
+    try:
+        parley.projections.start()
+        parley.projections.wait_for(parley.events.head_position(), timeout=3600)
+        operator = Reader(username=OPERATOR, key_id=OPERATOR, is_admin=True)
+        with command_context(CommandContext(actor=OPERATOR)):
+            erased = parley.erasing()(operator, args.session)
+    except NotFound as error:
+        print(f"parley: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        parley.close()
+    for done in erased:
+        what = f"erased at position {done.position}" if done.position is not None else "had been erased before"
+        print(f"chat session {done.session_id}: {what}; {done.events} events kept, their personal fields unreadable")
+    return 0
+
+
 def add_commands(commands: Any) -> None:
-    """Registers ``replay`` and ``export`` on ``parley``'s subcommands."""
+    """Registers ``replay``, ``export`` and ``erase`` on ``parley``'s subcommands."""
     data_dir = {"type": Path, "default": None, "help": "data directory (PARLEY_DATA_DIR, ./data)"}
     replay_parser = commands.add_parser("replay", help="rebuild every read model and index from the event log")
     replay_parser.add_argument("--data-dir", **data_dir)
@@ -215,3 +251,9 @@ def add_commands(commands: Any) -> None:
     export_parser.add_argument("--out", type=Path, default=None, help="file name without suffix (.jsonl and .html)")
     export_parser.add_argument("--verify", type=Path, default=None, metavar="FILE", help="check an export's hash chain")
     export_parser.set_defaults(run=export)
+    erase_parser = commands.add_parser(
+        "erase", help="erase chat sessions' personal data (crypto-shredding; run it on a stopped server)"
+    )
+    erase_parser.add_argument("--data-dir", **data_dir)
+    erase_parser.add_argument("--session", action="append", default=[], help="a chat session's id (repeatable)")
+    erase_parser.set_defaults(run=erase)

@@ -15,6 +15,7 @@ from domain.chat import MAX_QUESTION_CHARS
 from domain.events import ChatSettings, CollectionSettings, Reference, TemplateFields
 from domain.template import BuiltInTemplate
 from domain.views import (
+    ApiKeyView,
     ChatSessionView,
     CollectionView,
     DocumentView,
@@ -22,8 +23,10 @@ from domain.views import (
     JobView,
     MessageView,
     ReferenceView,
+    ShareView,
     TemplateVersionView,
     TemplateView,
+    UserView,
 )
 
 
@@ -90,8 +93,8 @@ def collection_from_row(row: CollectionView) -> Collection:
         document_size=row.document_size,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        user_count=1,
-        is_public=False,
+        user_count=row.user_count,
+        is_public=row.is_public,
         username=row.owner,
         sessions_count=row.sessions_count,
         status="ok",
@@ -487,8 +490,8 @@ def prompt_template_from(item: TemplateView | BuiltInTemplate) -> PromptTemplate
         **_wire_text(msgspec.json.decode(item.fields)),
         id=item.id,
         is_default=False,
-        is_public=False,
-        user_count=1,
+        is_public=item.is_public,
+        user_count=item.user_count,
         group_count=0,
         username=item.owner,
         created_at=item.created_at,
@@ -544,3 +547,119 @@ class PromptPreview(Wire):
     prompt_raw: str
     references: list[ChatMessageReference]
     version: int | None = None
+
+
+# --- users, API keys, sharing --------------------------------------------------------------------------------
+
+
+class UserInfo(Wire):
+    id: str
+    username: str
+    email: str
+
+
+def user_from_row(row: UserView) -> UserInfo:
+    return UserInfo(id=row.id, username=row.username, email=row.email)
+
+
+class UserCreateRequest(msgspec.Struct, kw_only=True):
+    user_id: str
+    email: str | None = None
+
+
+class UserPermission(Wire):
+    id: str
+    name: str
+    description: str | None = None
+    category: str | None = None
+
+
+class UserDeletionRequest(Wire):
+    delete_id: str
+
+
+class ConfirmUserDeletionRequest(msgspec.Struct, kw_only=True):
+    delete_id: str
+
+
+class APIKeyInfo(Wire):
+    id: str
+    username: str
+    name: str
+    hint: str
+    created_at: datetime
+    total_calls: int
+    is_active: bool
+    is_global_key: bool
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    inactivity_interval: int | None = None
+    collection_name: str | None = None
+    collection_id: str | None = None
+
+
+def api_key_from_row(row: ApiKeyView, pending_calls: int = 0, pending_use: datetime | None = None) -> APIKeyInfo:
+    """``pending_*``: this replica's calls with the key not yet in the read models (``api.key_usage``)."""
+    last_used = max(filter(None, (row.last_used_at, pending_use)), default=None)
+    return APIKeyInfo(
+        id=row.id,
+        username=row.username,
+        name=row.name,
+        hint=row.hint,
+        created_at=row.created_at,
+        total_calls=row.total_calls + pending_calls,
+        is_active=row.active,
+        is_global_key=row.collection_id is None,
+        expires_at=row.expires_at,
+        last_used_at=last_used,
+        inactivity_interval=row.inactivity_interval,
+        collection_name=row.collection_name,
+        collection_id=row.collection_id,
+    )
+
+
+class APIKeyResult(Wire):
+    secret_key: str
+    api_key: APIKeyInfo
+
+
+class APIKeyCreateRequest(msgspec.Struct, kw_only=True):
+    user_id: str
+    name: str | None = None
+    collection_id: str | None = None
+    expires_in: str | None = None
+    inactivity_interval: int | None = None
+
+
+class APIKeyUpdateExpiryRequest(msgspec.Struct, kw_only=True):
+    expires_in: str | None = None
+
+
+class APIKeyUpdateInactivityIntervalRequest(msgspec.Struct, kw_only=True):
+    inactivity_interval: int | None = None
+
+
+class SharePermission(Wire):
+    username: str
+    permissions: list[str] | None = None
+
+
+def share_from_row(row: ShareView) -> SharePermission:
+    return SharePermission(username=row.username, permissions=row.permissions.split(","))
+
+
+class ShareCollectionRequest(msgspec.Struct, kw_only=True):
+    permissions: list[str] | None = None
+
+
+class UpdateCollectionPrivacyRequest(msgspec.Struct, kw_only=True):
+    is_public: bool
+    permissions: list[str] | None = None
+
+
+class UpdatePromptTemplatePrivacyRequest(msgspec.Struct, kw_only=True):
+    is_public: bool
+
+
+class ResetAndShareRequest(msgspec.Struct, kw_only=True):
+    usernames: list[str]

@@ -32,6 +32,8 @@ _VARIABLES = {
     "port": "PARLEY_PORT",
     "admin_api_key": "PARLEY_ADMIN_API_KEY",
     "max_upload_mb": "PARLEY_MAX_UPLOAD_MB",
+    "rate_limit_per_minute": "PARLEY_RATE_LIMIT_PER_MINUTE",
+    "max_concurrent_answers": "PARLEY_MAX_CONCURRENT_ANSWERS",
     "default_llm": "PARLEY_LLM_DEFAULT",
     "decline_threshold": "PARLEY_DECLINE_THRESHOLD",
     "max_llm_calls": "PARLEY_MAX_LLM_CALLS",
@@ -68,6 +70,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     admin_api_key: str | None = None
     max_upload_mb: Annotated[float, msgspec.Meta(gt=0)] = 100.0
+    # Per API key and replica; 0 turns the limit off. Admin keys are not limited.
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    max_concurrent_answers: Annotated[int, msgspec.Meta(ge=0)] = 4
     default_llm: str = "extractive"
     request_timeout_s: float = 600.0
     # The extractive reader's decline cutoff: the probability, from its learned decline model

@@ -16,6 +16,7 @@ from domain.events import (
     AnswerVoted,
     ChatSessionCreated,
     ChatSessionDeleted,
+    ChatSessionErased,
     ChatSessionRenamed,
     ChatSessionTemplateAttached,
     ChatSessionTemplateDetached,
@@ -41,6 +42,12 @@ class RenameChatSession(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DeleteChatSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+
+
+class EraseChatSession(msgspec.Struct, frozen=True, kw_only=True):
+    """Erase the session's personal content (crypto-shredding); a deleted session may be erased too."""
+
     session_id: str
 
 
@@ -99,6 +106,7 @@ ChatCommand = (
     CreateChatSession
     | RenameChatSession
     | DeleteChatSession
+    | EraseChatSession
     | AskQuestion
     | RecordAnswer
     | RecordAnswerFailure
@@ -119,6 +127,7 @@ class ChatSession(msgspec.Struct, frozen=True, kw_only=True):
     answers: frozenset[str] = frozenset()  # the generated answers: what readers may vote on
     votes: dict[str, int] = {}
     deleted: bool = False
+    erased: bool = False
 
 
 State = ChatSession | None
@@ -136,6 +145,11 @@ def decide(state: State, command: ChatCommand) -> list[Event]:
                 owner=command.owner,
             )
         ]
+    if isinstance(command, EraseChatSession):
+        if state is None:
+            raise NotFound(f"chat session {command.session_id} not found")
+        # Erasing again changes nothing: the caller goes on to forget the key, which a crash may have left.
+        return [] if state.erased else [ChatSessionErased(session_id=command.session_id)]
     if isinstance(command, RecordAnswer):
         session_id = command.answer.session_id
     elif isinstance(command, RecordReplay):
@@ -220,6 +234,8 @@ def evolve(state: State, event: Event) -> State:
         return state
     if isinstance(event, ChatSessionDeleted):
         return msgspec.structs.replace(state, deleted=True)
+    if isinstance(event, ChatSessionErased):
+        return msgspec.structs.replace(state, deleted=True, erased=True)
     if isinstance(event, ChatSessionTemplateAttached):
         return msgspec.structs.replace(state, template_id=event.template_id)
     if isinstance(event, ChatSessionTemplateDetached):

@@ -22,6 +22,10 @@ class NotFound(DomainError):
     """The aggregate (collection, document, session, ...) does not exist or was deleted."""
 
 
+class Erased(NotFound):
+    """The subject's personal data was erased (its key forgotten): nothing personal may be written for it again."""
+
+
 class AlreadyExists(DomainError):
     """A create command names an aggregate that already exists."""
 

@@ -11,6 +11,7 @@ rewritten.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -215,6 +216,14 @@ class ChatSessionDeleted(Event, frozen=True):
     session_id: str
 
 
+class ChatSessionErased(Event, frozen=True):
+    """The session's personal content was erased (crypto-shredding): its key is forgotten, so the personal fields
+    of its events (``domain.erasure.PERSONAL_FIELDS``) read as ``[erased]`` from now on, and it leaves every read
+    model. The events themselves stay, with their types, times, actors and ids."""
+
+    session_id: str
+
+
 class ChatSessionTemplateAttached(Event, frozen=True):
     """The session's answers are made with this prompt template, over its collection's (a request's fields win)."""
 
@@ -391,10 +400,76 @@ class ApiKeyCreated(Event, frozen=True):
     hint: str
     collection_id: str | None
     is_admin: bool
+    expires_at: datetime | None = None
+    inactivity_interval: int | None = None  # days without a call after which the key lapses
 
 
 class ApiKeyDeactivated(Event, frozen=True):
     key_id: str
+
+
+class ApiKeyExpiryChanged(Event, frozen=True):
+    key_id: str
+    expires_at: datetime | None
+
+
+class ApiKeyInactivityIntervalChanged(Event, frozen=True):
+    key_id: str
+    inactivity_interval: int | None
+
+
+class ApiKeyDeleted(Event, frozen=True):
+    key_id: str
+
+
+class ApiKeyUsed(Event, frozen=True):
+    """Calls made with a key since its last such event, counted in memory and written every few seconds."""
+
+    key_id: str
+    calls: int
+    last_used_at: datetime
+
+
+class UserCreated(Event, frozen=True):
+    user_id: str
+    username: str
+    email: str = ""
+    is_admin: bool = False
+
+
+class UserDeletionRequested(Event, frozen=True):
+    """The user asked to be deleted; ``delete_id`` confirms it until ``expires_at``."""
+
+    user_id: str
+    delete_id: str
+    expires_at: datetime
+
+
+class UserDeleted(Event, frozen=True):
+    user_id: str
+    username: str
+
+
+# --- sharing: who besides the owner may read or change a collection or a prompt template ---------------------
+
+
+class AccessShared(Event, frozen=True):
+    kind: str  # "collection" or "template"
+    resource_id: str
+    username: str
+    permissions: tuple[str, ...]  # "read", "write"
+
+
+class AccessUnshared(Event, frozen=True):
+    kind: str
+    resource_id: str
+    username: str
+
+
+class PrivacyChanged(Event, frozen=True):
+    kind: str
+    resource_id: str
+    is_public: bool
 
 
 AnyEvent = (
@@ -414,6 +489,7 @@ AnyEvent = (
     | ChatSessionCreated
     | ChatSessionRenamed
     | ChatSessionDeleted
+    | ChatSessionErased
     | ChatSessionTemplateAttached
     | ChatSessionTemplateDetached
     | QuestionAsked
@@ -431,6 +507,16 @@ AnyEvent = (
     | TemplateDeleted
     | ApiKeyCreated
     | ApiKeyDeactivated
+    | ApiKeyExpiryChanged
+    | ApiKeyInactivityIntervalChanged
+    | ApiKeyDeleted
+    | ApiKeyUsed
+    | UserCreated
+    | UserDeletionRequested
+    | UserDeleted
+    | AccessShared
+    | AccessUnshared
+    | PrivacyChanged
 )
 
 _encoder = msgspec.json.Encoder()

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from domain.access import Principal
 from domain.answering import Answer, AnswerRequest, DocumentPrompts, PromptPreview
 from domain.events import AnswerGenerated, AnyEvent, Reference
 from domain.views import (
@@ -26,9 +27,11 @@ from domain.views import (
     LexicalHit,
     MessageView,
     ReferenceView,
+    ShareView,
     TemplateVersionView,
     TemplateView,
     UploadView,
+    UserView,
 )
 
 NO_STREAM = -1  # expected_version for "this stream must not exist yet"
@@ -305,10 +308,16 @@ class TemplateReads(Protocol):
     def template(self, template_id: str) -> TemplateView | None: ...
 
     def templates(
-        self, offset: int, limit: int, sort_column: str, ascending: bool, text_filter: str | None = None
+        self,
+        offset: int,
+        limit: int,
+        sort_column: str,
+        ascending: bool,
+        text_filter: str | None = None,
+        viewer: Principal | None = None,
     ) -> list[TemplateView]: ...
 
-    def template_count(self, text_filter: str | None = None) -> int: ...
+    def template_count(self, text_filter: str | None = None, viewer: Principal | None = None) -> int: ...
 
     def template_versions(self, template_id: str) -> list[TemplateVersionView]:
         """Oldest first; empty for a template that does not exist (or was deleted)."""
@@ -325,9 +334,19 @@ class ReadModelQueries(ChatReads, ChunkReads, TemplateReads, Protocol):
     """Every read the entry points and the pipelines make. Sort columns that are not known fall back to
     ``updated_at``; listings are ordered stably (ties broken by id)."""
 
-    def collections(self, offset: int, limit: int, sort_column: str, ascending: bool) -> list[CollectionView]: ...
+    def collections(
+        self, offset: int, limit: int, sort_column: str, ascending: bool, viewer: Principal | None = None
+    ) -> list[CollectionView]: ...
 
-    def collection_count(self) -> int: ...
+    def collection_count(self, viewer: Principal | None = None) -> int: ...
+
+    def share(self, kind: str, resource_id: str, username: str) -> tuple[str, ...]:
+        """The permissions a collection or template is shared with ``username`` ("read", "write"); () for none."""
+        ...
+
+    def shares(self, kind: str, resource_id: str) -> list[ShareView]: ...
+
+    def share_count(self, kind: str, resource_id: str) -> int: ...
 
     def document(self, document_id: str) -> DocumentView | None: ...
 
@@ -338,11 +357,12 @@ class ReadModelQueries(ChatReads, ChunkReads, TemplateReads, Protocol):
         collection_id: str | None = None,
         sort_column: str = "updated_at",
         ascending: bool = False,
+        viewer: Principal | None = None,
     ) -> list[DocumentView]:
-        """All documents, or a collection's ingested ones."""
+        """All documents, or a collection's ingested ones (of the collections ``viewer`` may see)."""
         ...
 
-    def document_count(self, collection_id: str | None = None) -> int: ...
+    def document_count(self, collection_id: str | None = None, viewer: Principal | None = None) -> int: ...
 
     def documents_from_uploads(self, collection_id: str, upload_ids: Sequence[str]) -> dict[str, str]:
         """The collection's ingested documents made from ``upload_ids``: document id by upload id."""
@@ -354,11 +374,13 @@ class ReadModelQueries(ChatReads, ChunkReads, TemplateReads, Protocol):
         """Questions suggested for the collection's documents, taking turns across documents."""
         ...
 
-    def chat_sessions(self, offset: int, limit: int, collection_id: str | None = None) -> list[ChatSessionView]:
-        """Newest first."""
+    def chat_sessions(
+        self, offset: int, limit: int, collection_id: str | None = None, viewer: Principal | None = None
+    ) -> list[ChatSessionView]:
+        """Newest first; ``viewer``'s own (None: all)."""
         ...
 
-    def chat_session_count(self, collection_id: str | None = None) -> int: ...
+    def chat_session_count(self, collection_id: str | None = None, viewer: Principal | None = None) -> int: ...
 
     def message(self, message_id: str) -> MessageView | None: ...
 
@@ -376,7 +398,21 @@ class ReadModelQueries(ChatReads, ChunkReads, TemplateReads, Protocol):
 
     def api_key_by_hash(self, secret_hash: str) -> ApiKeyView | None: ...
 
+    def api_key(self, key_id: str) -> ApiKeyView | None: ...
+
+    def api_keys(
+        self, offset: int, limit: int, username: str | None = None, text_filter: str | None = None
+    ) -> list[ApiKeyView]: ...
+
     def api_key_count(self) -> int: ...
+
+    def user(self, user_id: str) -> UserView | None: ...
+
+    def users(self, offset: int, limit: int) -> list[UserView]: ...
+
+    def owned_ids(self, username: str) -> dict[str, list[str]]:
+        """The ids of what ``username`` owns, by kind ("collection", "chat", "template")."""
+        ...
 
 
 class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -457,4 +493,39 @@ class AnswerReproducer(Protocol):
     def reproduce(self, answer: AnswerGenerated, question: str, had_history: bool) -> Reproduction:
         """``had_history``: earlier answers of the session were there to be fed to the model. InvalidCommand when
         the recorded model is no longer configured."""
+        ...
+
+
+# --- erasure ------------------------------------------------------------------------------------------------
+
+
+class SubjectKeyStore(Protocol):
+    """The keys that seal each subject's personal data in the log (crypto-shredding), kept outside the log.
+    Forgetting a subject's key erases its personal data for good; the subject is remembered as forgotten, so that
+    nothing personal is sealed for it again. Keys are bytes that must never be logged or shown."""
+
+    def key_for(self, subject: str) -> bytes:
+        """The subject's key, made on first use. ``Erased`` when the subject was forgotten."""
+        ...
+
+    def keys_of(self, subjects: Sequence[str]) -> dict[str, bytes]:
+        """The keys of those ``subjects`` that have one (forgotten and unknown subjects are left out)."""
+        ...
+
+    def forget(self, subjects: Sequence[str]) -> list[str]:
+        """Delete the subjects' keys, beyond recovery; the subjects that still had one."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ErasureTraces(Protocol):
+    """What derived stores outside the read models keep of erased text, and what removes it."""
+
+    def forget_texts(self, texts: Sequence[str]) -> None:
+        """Remove what was derived from ``texts`` (cached embeddings of questions, keyed by their hash)."""
+        ...
+
+    def compact(self) -> None:
+        """Compact the read models' store, so that rows deleted from it leave no readable copy behind."""
         ...

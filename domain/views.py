@@ -33,6 +33,8 @@ class CollectionView(View, frozen=True, kw_only=True):
     sessions_count: int = 0
     next_chunk_id: int = 1  # the collection-wide id its next chunk gets
     prompt_template_id: str | None = None  # the template its answers are made with
+    is_public: bool = False
+    user_count: int = 1  # its owner and the users it is shared with
 
 
 class UploadView(View, frozen=True, kw_only=True):
@@ -160,6 +162,11 @@ class ApiKeyView(View, frozen=True, kw_only=True):
     is_admin: bool
     active: bool
     created_at: datetime
+    expires_at: datetime | None = None
+    inactivity_interval: int | None = None  # days
+    last_used_at: datetime | None = None
+    total_calls: int = 0
+    collection_name: str | None = None  # joined in by the key listings
 
 
 class TemplateView(View, frozen=True, kw_only=True):
@@ -174,6 +181,8 @@ class TemplateView(View, frozen=True, kw_only=True):
     version: int
     created_at: datetime
     updated_at: datetime
+    is_public: bool = False
+    user_count: int = 1  # its owner and the users it is shared with
 
 
 class TemplateVersionView(View, frozen=True, kw_only=True):
@@ -186,6 +195,23 @@ class TemplateVersionView(View, frozen=True, kw_only=True):
     actor: str | None  # the user whose request made it (None for events written without an envelope)
     key_id: str | None  # the API key that request used
     created_at: datetime
+
+
+class UserView(View, frozen=True, kw_only=True):
+    id: str
+    username: str
+    email: str
+    is_admin: bool
+    created_at: datetime
+
+
+class ShareView(View, frozen=True, kw_only=True):
+    """One user a collection or a prompt template is shared with."""
+
+    kind: str
+    resource_id: str
+    username: str
+    permissions: str  # comma-joined: "read" or "read,write"
 
 
 class LexicalHit(msgspec.Struct, frozen=True):

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from adapters.local_llm import LlamaCppServer
     from tests.chroma_server import ChromaServer
     from tests.postgres import PostgresServer
+    from tests.server import ServerProcess
 
 for _key, _value in OFFLINE_ENVIRONMENT.items():
     os.environ.setdefault(_key, _value)
@@ -27,6 +28,16 @@ freezegun.configure(  # type: ignore[attr-defined]
                         "litestar", "h2ogpte", "openai", "hypothesis", "schemathesis", "grpc", "kurrentdbclient",
                         "pdfplumber", "pdfminer", "pypdfium2", "PIL", "jinja2", "tokenizers", "huggingface_hub"]
 )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One Parley server for the API and browser tests (starting one costs seconds of imports)."""
+    from tests.server import ServerProcess
+
+    process = ServerProcess(tmp_path_factory.mktemp("parley") / "data").start()
+    yield process
+    process.stop()
 
 
 @pytest.fixture(scope="session")

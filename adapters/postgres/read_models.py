@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS collections (
     settings TEXT NOT NULL, chat_settings TEXT NOT NULL, rag_type TEXT, owner TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, document_count BIGINT NOT NULL DEFAULT 0,
     document_size BIGINT NOT NULL DEFAULT 0, sessions_count BIGINT NOT NULL DEFAULT 0,
-    next_chunk_id BIGINT NOT NULL DEFAULT 1, prompt_template_id TEXT
+    next_chunk_id BIGINT NOT NULL DEFAULT 1, prompt_template_id TEXT,
+    is_public INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, filename TEXT NOT NULL, size BIGINT NOT NULL, content_hash TEXT NOT NULL,
@@ -92,11 +93,24 @@ CREATE UNIQUE INDEX IF NOT EXISTS job_items_by_item ON job_items (job_id, item_i
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, username TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE,
     hint TEXT NOT NULL, collection_id TEXT, is_admin INTEGER NOT NULL, active INTEGER NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT, inactivity_interval BIGINT, last_used_at TEXT,
+    total_calls BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_user ON api_keys (username);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, username TEXT NOT NULL, email TEXT NOT NULL, is_admin INTEGER NOT NULL,
     created_at TEXT NOT NULL
 );
+-- Who besides its owner may read (or change) a collection or a prompt template.
+CREATE TABLE IF NOT EXISTS shares (
+    kind TEXT NOT NULL, resource_id TEXT NOT NULL, username TEXT NOT NULL, permissions TEXT NOT NULL,
+    PRIMARY KEY (kind, resource_id, username)
+);
+CREATE INDEX IF NOT EXISTS shares_by_user ON shares (username, kind);
 CREATE TABLE IF NOT EXISTS prompt_templates (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT, lang TEXT, fields TEXT NOT NULL,
-    owner TEXT NOT NULL, version BIGINT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+    owner TEXT NOT NULL, version BIGINT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    is_public INTEGER NOT NULL DEFAULT 0
 );
 -- Every version of each template, as it read then: what the versions listing and, later, diffs are served from.
 CREATE TABLE IF NOT EXISTS prompt_template_versions (

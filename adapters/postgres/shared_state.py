@@ -68,3 +68,7 @@ class PostgresEmbeddingStore:
                 "INSERT INTO embeddings (model, hash, vector) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                 [(model, digest, np.asarray(vector, dtype=np.float32).tobytes()) for digest, vector in vectors],
             )
+
+    def forget(self, hashes: Sequence[str]) -> None:
+        """Delete the vectors of these text hashes, of every model (an erased session's questions)."""
+        self.connections.get().execute("DELETE FROM embeddings WHERE hash = ANY(%s)", (list(hashes),))

@@ -11,6 +11,7 @@ keeps its own lexical index over the chunks (``index_chunks``): SQLite in an FTS
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import msgspec
@@ -34,6 +35,8 @@ TABLES = (
     "api_keys",
     "prompt_templates",
     "prompt_template_versions",
+    "users",
+    "shares",
 )
 
 
@@ -57,6 +60,10 @@ class SQLWriter(Protocol):
 
 def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def _pages(pages: tuple[int, ...]) -> str:
@@ -115,6 +122,7 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
             conn.execute("DELETE FROM chunks WHERE collection_id = ?", (event.collection_id,))
             conn.unindex_collection(event.collection_id)
             conn.execute("DELETE FROM suggested_questions WHERE collection_id = ?", (event.collection_id,))
+            conn.execute("DELETE FROM shares WHERE kind = 'collection' AND resource_id = ?", (event.collection_id,))
         case ev.UploadReceived():
             conn.execute(
                 "INSERT INTO uploads (id, filename, size, content_hash, owner, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -195,7 +203,7 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
                 "UPDATE chat_sessions SET prompt_template_id = NULL, updated_at = ? WHERE id = ?",
                 (at, event.session_id),
             )
-        case ev.ChatSessionDeleted():
+        case ev.ChatSessionDeleted() | ev.ChatSessionErased():  # erasing a deleted session finds nothing left
             row = conn.execute("SELECT collection_id FROM chat_sessions WHERE id = ?", (event.session_id,)).fetchone()
             if row is not None and row[0]:
                 conn.execute("UPDATE collections SET sessions_count = sessions_count - 1 WHERE id = ?", (row[0],))
@@ -263,7 +271,7 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
         case ev.ApiKeyCreated():
             conn.execute(
                 "INSERT INTO api_keys (id, name, username, secret_hash, hint, collection_id, is_admin, active,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                " created_at, expires_at, inactivity_interval) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (
                     event.key_id,
                     event.name,
@@ -273,10 +281,55 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
                     event.collection_id,
                     int(event.is_admin),
                     at,
+                    _time(event.expires_at),
+                    event.inactivity_interval,
                 ),
             )
+            if event.is_admin:  # the first admin keys came before users did: their user is implied
+                conn.execute(
+                    "INSERT INTO users (id, username, email, is_admin, created_at) VALUES (?, ?, '', 1, ?)"
+                    " ON CONFLICT (id) DO NOTHING",
+                    (event.username, event.username, at),
+                )
         case ev.ApiKeyDeactivated():
             conn.execute("UPDATE api_keys SET active = 0 WHERE id = ?", (event.key_id,))
+        case ev.ApiKeyExpiryChanged():
+            conn.execute("UPDATE api_keys SET expires_at = ? WHERE id = ?", (_time(event.expires_at), event.key_id))
+        case ev.ApiKeyInactivityIntervalChanged():
+            conn.execute(
+                "UPDATE api_keys SET inactivity_interval = ? WHERE id = ?", (event.inactivity_interval, event.key_id)
+            )
+        case ev.ApiKeyDeleted():
+            conn.execute("DELETE FROM api_keys WHERE id = ?", (event.key_id,))
+        case ev.ApiKeyUsed():
+            conn.execute(
+                "UPDATE api_keys SET total_calls = total_calls + ?, last_used_at = ? WHERE id = ?",
+                (event.calls, _time(event.last_used_at), event.key_id),
+            )
+        case ev.UserCreated():
+            conn.execute(
+                "INSERT INTO users (id, username, email, is_admin, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                (event.user_id, event.username, event.email, int(event.is_admin), at),
+            )
+        case ev.UserDeleted():
+            # Their keys, collections, sessions and templates went first, each by its own event.
+            conn.execute("DELETE FROM users WHERE id = ?", (event.user_id,))
+            conn.execute("DELETE FROM shares WHERE username = ?", (event.username,))
+        case ev.AccessShared():
+            conn.execute(
+                "INSERT INTO shares (kind, resource_id, username, permissions) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (kind, resource_id, username) DO UPDATE SET permissions = excluded.permissions",
+                (event.kind, event.resource_id, event.username, ",".join(event.permissions)),
+            )
+        case ev.AccessUnshared():
+            conn.execute(
+                "DELETE FROM shares WHERE kind = ? AND resource_id = ? AND username = ?",
+                (event.kind, event.resource_id, event.username),
+            )
+        case ev.PrivacyChanged():
+            table = "collections" if event.kind == "collection" else "prompt_templates"
+            conn.execute(f"UPDATE {table} SET is_public = ? WHERE id = ?", (int(event.is_public), event.resource_id))
         case ev.TemplateCreated():
             fields = _set_fields(event.fields)
             conn.execute(
@@ -301,6 +354,7 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
             # The log keeps every version; the read side forgets a deleted template, its versions with it.
             conn.execute("DELETE FROM prompt_templates WHERE id = ?", (event.template_id,))
             conn.execute("DELETE FROM prompt_template_versions WHERE template_id = ?", (event.template_id,))
+            conn.execute("DELETE FROM shares WHERE kind = 'template' AND resource_id = ?", (event.template_id,))
             # What it was attached to answers with the next template in the precedence from now on.
             for table in ("collections", "chat_sessions"):
                 conn.execute(

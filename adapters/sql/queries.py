@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
+from domain.access import Principal
 from domain.views import (
     ApiKeyView,
     ChatSessionView,
@@ -18,9 +19,11 @@ from domain.views import (
     JobView,
     MessageView,
     ReferenceView,
+    ShareView,
     TemplateVersionView,
     TemplateView,
     UploadView,
+    UserView,
     View,
 )
 
@@ -63,8 +66,39 @@ def _template_filter(text: str | None) -> tuple[str, tuple[str, ...]]:
     return f" WHERE {where}", (pattern,) * len(columns)
 
 
+def _visible(kind: str, alias: str, viewer: Principal | None) -> tuple[str, tuple[Any, ...]]:
+    """A condition keeping the rows of ``kind`` ("collection", "template") that ``viewer`` may see: its own, the
+    public ones and those shared with it (None or an admin: every row)."""
+    if viewer is None or viewer.is_admin:
+        return "1 = 1", ()
+    return (
+        f"({alias}.owner = ? OR {alias}.is_public = 1 OR EXISTS (SELECT 1 FROM shares sh WHERE sh.kind = ?"
+        f" AND sh.resource_id = {alias}.id AND sh.username = ?))",
+        (viewer.username, kind, viewer.username),
+    )
+
+
+def _owned(alias: str, viewer: Principal | None) -> tuple[str, tuple[Any, ...]]:
+    if viewer is None or viewer.is_admin:
+        return "1 = 1", ()
+    return f"{alias}.owner = ?", (viewer.username,)
+
+
 def _one(view: type[V], row: Mapping[str, Any] | None) -> V | None:
     return _view(view, row) if row is not None else None
+
+
+# A collection or template with how many users it has: its owner and those it is shared with.
+_COLLECTIONS = (
+    "SELECT c.*, 1 + (SELECT COUNT(*) FROM shares sh WHERE sh.kind = 'collection' AND sh.resource_id = c.id)"
+    " AS user_count FROM collections c"
+)
+_TEMPLATES = (
+    "SELECT t.*, 1 + (SELECT COUNT(*) FROM shares sh WHERE sh.kind = 'template' AND sh.resource_id = t.id)"
+    " AS user_count FROM prompt_templates t"
+)
+# The key listings name the collection a scoped key is bound to.
+_KEYS = "SELECT k.*, c.name AS collection_name FROM api_keys k LEFT JOIN collections c ON c.id = k.collection_id"
 
 
 class SQLReadModelQueries:
@@ -74,20 +108,43 @@ class SQLReadModelQueries:
     # --- collections -----------------------------------------------------------------------------------
 
     def collection(self, collection_id: str) -> CollectionView | None:
-        return _one(CollectionView, self.store.fetch_one("SELECT * FROM collections WHERE id = ?", (collection_id,)))
+        return _one(CollectionView, self.store.fetch_one(f"{_COLLECTIONS} WHERE c.id = ?", (collection_id,)))
 
-    def collections(self, offset: int, limit: int, sort_column: str, ascending: bool) -> list[CollectionView]:
+    def collections(
+        self, offset: int, limit: int, sort_column: str, ascending: bool, viewer: Principal | None = None
+    ) -> list[CollectionView]:
         column = sort_column if sort_column in COLLECTION_SORT_COLUMNS else "updated_at"
         order = "ASC" if ascending else "DESC"
+        visible, params = _visible("collection", "c", viewer)
         return _views(
             CollectionView,
             self.store.fetch_all(
-                f"SELECT * FROM collections ORDER BY {column} {order}, id LIMIT ? OFFSET ?", (limit, offset)
+                f"{_COLLECTIONS} WHERE {visible} ORDER BY c.{column} {order}, c.id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
             ),
         )
 
-    def collection_count(self) -> int:
-        return self._count("SELECT COUNT(*) AS n FROM collections")
+    def collection_count(self, viewer: Principal | None = None) -> int:
+        visible, params = _visible("collection", "c", viewer)
+        return self._count(f"SELECT COUNT(*) AS n FROM collections c WHERE {visible}", params)
+
+    def share(self, kind: str, resource_id: str, username: str) -> tuple[str, ...]:
+        row = self.store.fetch_one(
+            "SELECT permissions FROM shares WHERE kind = ? AND resource_id = ? AND username = ?",
+            (kind, resource_id, username),
+        )
+        return tuple(row["permissions"].split(",")) if row else ()
+
+    def shares(self, kind: str, resource_id: str) -> list[ShareView]:
+        return _views(
+            ShareView,
+            self.store.fetch_all(
+                "SELECT * FROM shares WHERE kind = ? AND resource_id = ? ORDER BY username", (kind, resource_id)
+            ),
+        )
+
+    def share_count(self, kind: str, resource_id: str) -> int:
+        return self._count("SELECT COUNT(*) AS n FROM shares WHERE kind = ? AND resource_id = ?", (kind, resource_id))
 
     # --- documents -------------------------------------------------------------------------------------
 
@@ -101,25 +158,31 @@ class SQLReadModelQueries:
         collection_id: str | None = None,
         sort_column: str = "updated_at",
         ascending: bool = False,
+        viewer: Principal | None = None,
     ) -> list[DocumentView]:
         column = sort_column if sort_column in DOCUMENT_SORT_COLUMNS else "updated_at"
         order = "ASC" if ascending else "DESC"
-        params: tuple[str, ...] = ()
-        if collection_id is None:
-            sql = "SELECT * FROM documents"
-        else:
-            sql, params = "SELECT * FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
+        where, params = self._documents_where(collection_id, viewer)
         return _views(
             DocumentView,
-            self.store.fetch_all(f"{sql} ORDER BY {column} {order}, id LIMIT ? OFFSET ?", (*params, limit, offset)),
+            self.store.fetch_all(
+                f"SELECT d.* FROM documents d WHERE {where} ORDER BY d.{column} {order}, d.id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ),
         )
 
-    def document_count(self, collection_id: str | None = None) -> int:
+    def document_count(self, collection_id: str | None = None, viewer: Principal | None = None) -> int:
+        where, params = self._documents_where(collection_id, viewer)
+        return self._count(f"SELECT COUNT(*) AS n FROM documents d WHERE {where}", params)
+
+    @staticmethod
+    def _documents_where(collection_id: str | None, viewer: Principal | None) -> tuple[str, tuple[Any, ...]]:
+        """All documents (failed ones too) or a collection's ingested ones; of the collections ``viewer`` sees."""
+        visible, params = _visible("collection", "c", viewer)
+        where = f"d.collection_id IN (SELECT c.id FROM collections c WHERE {visible})" if params else "1 = 1"
         if collection_id is None:
-            return self._count("SELECT COUNT(*) AS n FROM documents")
-        return self._count(
-            "SELECT COUNT(*) AS n FROM documents WHERE collection_id = ? AND status = 'completed'", (collection_id,)
-        )
+            return where, params
+        return f"d.collection_id = ? AND d.status = 'completed' AND {where}", (collection_id, *params)
 
     def documents_from_uploads(self, collection_id: str, upload_ids: Sequence[str]) -> dict[str, str]:
         """The collection's ingested documents made from ``upload_ids``: document id by upload id."""
@@ -191,22 +254,31 @@ class SQLReadModelQueries:
             ),
         )
 
-    def chat_sessions(self, offset: int, limit: int, collection_id: str | None = None) -> list[ChatSessionView]:
-        where, params = ("WHERE s.collection_id = ?", (collection_id,)) if collection_id else ("", ())
+    def chat_sessions(
+        self, offset: int, limit: int, collection_id: str | None = None, viewer: Principal | None = None
+    ) -> list[ChatSessionView]:
+        where, params = self._sessions_where(collection_id, viewer)
         return _views(
             ChatSessionView,
             self.store.fetch_all(
                 "SELECT s.*, c.name AS collection_name FROM chat_sessions s"
-                f" LEFT JOIN collections c ON c.id = s.collection_id {where}"
+                f" LEFT JOIN collections c ON c.id = s.collection_id WHERE {where}"
                 " ORDER BY s.updated_at DESC, s.id LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ),
         )
 
-    def chat_session_count(self, collection_id: str | None = None) -> int:
+    def chat_session_count(self, collection_id: str | None = None, viewer: Principal | None = None) -> int:
+        where, params = self._sessions_where(collection_id, viewer)
+        return self._count(f"SELECT COUNT(*) AS n FROM chat_sessions s WHERE {where}", params)
+
+    @staticmethod
+    def _sessions_where(collection_id: str | None, viewer: Principal | None) -> tuple[str, tuple[Any, ...]]:
+        """A chat session is its owner's alone (and an admin's)."""
+        owned, params = _owned("s", viewer)
         if collection_id is None:
-            return self._count("SELECT COUNT(*) AS n FROM chat_sessions")
-        return self._count("SELECT COUNT(*) AS n FROM chat_sessions WHERE collection_id = ?", (collection_id,))
+            return owned, params
+        return f"s.collection_id = ? AND {owned}", (collection_id, *params)
 
     def messages(self, session_id: str, offset: int = 0, limit: int = 10_000) -> list[MessageView]:
         return _views(
@@ -229,25 +301,37 @@ class SQLReadModelQueries:
     # --- prompt templates --------------------------------------------------------------------------------
 
     def template(self, template_id: str) -> TemplateView | None:
-        return _one(TemplateView, self.store.fetch_one("SELECT * FROM prompt_templates WHERE id = ?", (template_id,)))
+        return _one(TemplateView, self.store.fetch_one(f"{_TEMPLATES} WHERE t.id = ?", (template_id,)))
 
     def templates(
-        self, offset: int, limit: int, sort_column: str, ascending: bool, text_filter: str | None = None
+        self,
+        offset: int,
+        limit: int,
+        sort_column: str,
+        ascending: bool,
+        text_filter: str | None = None,
+        viewer: Principal | None = None,
     ) -> list[TemplateView]:
         column = sort_column if sort_column in TEMPLATE_SORT_COLUMNS else "updated_at"
         order = "ASC" if ascending else "DESC"
-        where, params = _template_filter(text_filter)
+        where, params = self._templates_where(text_filter, viewer)
         return _views(
             TemplateView,
             self.store.fetch_all(
-                f"SELECT * FROM prompt_templates{where} ORDER BY {column} {order}, id LIMIT ? OFFSET ?",
+                f"{_TEMPLATES} WHERE {where} ORDER BY t.{column} {order}, t.id LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ),
         )
 
-    def template_count(self, text_filter: str | None = None) -> int:
-        where, params = _template_filter(text_filter)
-        return self._count(f"SELECT COUNT(*) AS n FROM prompt_templates{where}", params)
+    def template_count(self, text_filter: str | None = None, viewer: Principal | None = None) -> int:
+        where, params = self._templates_where(text_filter, viewer)
+        return self._count(f"SELECT COUNT(*) AS n FROM prompt_templates t WHERE {where}", params)
+
+    @staticmethod
+    def _templates_where(text_filter: str | None, viewer: Principal | None) -> tuple[str, tuple[Any, ...]]:
+        matches, matched = _template_filter(text_filter)
+        visible, params = _visible("template", "t", viewer)
+        return (f"({matches.removeprefix(' WHERE ')}) AND {visible}" if matches else visible), (*matched, *params)
 
     def template_versions(self, template_id: str) -> list[TemplateVersionView]:
         return _views(
@@ -285,8 +369,51 @@ class SQLReadModelQueries:
     def api_key_by_hash(self, secret_hash: str) -> ApiKeyView | None:
         return _one(ApiKeyView, self.store.fetch_one("SELECT * FROM api_keys WHERE secret_hash = ?", (secret_hash,)))
 
+    def api_key(self, key_id: str) -> ApiKeyView | None:
+        return _one(ApiKeyView, self.store.fetch_one(f"{_KEYS} WHERE k.id = ?", (key_id,)))
+
+    def api_keys(
+        self, offset: int, limit: int, username: str | None = None, text_filter: str | None = None
+    ) -> list[ApiKeyView]:
+        """Newest first; ``text_filter`` keeps the keys whose name or user holds it."""
+        conditions, params = ["1 = 1"], []
+        if username is not None:
+            conditions.append("k.username = ?")
+            params.append(username)
+        if text_filter:
+            conditions.append("(lower(k.name) LIKE ? OR lower(k.username) LIKE ?)")
+            params += [f"%{text_filter.lower()}%"] * 2
+        return _views(
+            ApiKeyView,
+            self.store.fetch_all(
+                f"{_KEYS} WHERE {' AND '.join(conditions)} ORDER BY k.created_at DESC, k.id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ),
+        )
+
     def api_key_count(self) -> int:
         return self._count("SELECT COUNT(*) AS n FROM api_keys")
+
+    # --- users -------------------------------------------------------------------------------------------
+
+    def user(self, user_id: str) -> UserView | None:
+        return _one(UserView, self.store.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,)))
+
+    def users(self, offset: int, limit: int) -> list[UserView]:
+        return _views(
+            UserView, self.store.fetch_all("SELECT * FROM users ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
+        )
+
+    def owned_ids(self, username: str) -> dict[str, list[str]]:
+        """What ``username`` owns, by kind: what deleting the user deletes."""
+        tables = {"collection": "collections", "chat": "chat_sessions", "template": "prompt_templates"}
+        return {
+            kind: [
+                row["id"]
+                for row in self.store.fetch_all(f"SELECT id FROM {table} WHERE owner = ? ORDER BY id", (username,))
+            ]
+            for kind, table in tables.items()
+        }
 
     def _count(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         row = self.store.fetch_one(sql, params)

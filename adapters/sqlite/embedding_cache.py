@@ -26,6 +26,7 @@ class SQLiteEmbeddingStore:
             conn = sqlite3.connect(self._path, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA secure_delete=ON")  # a forgotten vector leaves no copy in the file
             self._local.conn = conn
         return conn
 
@@ -48,3 +49,9 @@ class SQLiteEmbeddingStore:
                 "INSERT OR IGNORE INTO embeddings (model, hash, vector) VALUES (?, ?, ?)",
                 [(model, digest, np.asarray(vector, dtype=np.float32).tobytes()) for digest, vector in vectors],
             )
+
+    def forget(self, hashes: Sequence[str]) -> None:
+        """Delete the vectors of these text hashes, of every model (an erased session's questions)."""
+        with self._conn() as conn:
+            conn.executemany("DELETE FROM embeddings WHERE hash = ?", [(digest,) for digest in hashes])
+        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -61,6 +61,7 @@ class SQLiteReadStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA secure_delete=ON")  # deleted rows (an erased session's messages) are zeroed in the file
         conn.row_factory = sqlite3.Row
         return conn
 
@@ -111,6 +112,12 @@ class SQLiteReadStore:
         conn = self.connection()
         return {table: sorted((tuple(row) for row in conn.execute(f"SELECT * FROM {table}")), key=repr)
                 for table in tables}  # fmt: skip
+
+    def compact(self) -> None:
+        """Fold the write-ahead log back into the file and truncate it, so that the old page images of deleted
+        rows (which ``secure_delete`` zeroed in the file itself) leave the WAL too (erasure)."""
+        with self._write_lock:
+            self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self._keepalive.close()

@@ -26,22 +26,23 @@ Limit = Annotated[int, Parameter(ge=0, description=f"rows to return; more than {
 ERROR_DESCRIPTIONS = {
     400: "The request is malformed or its values are not acceptable (the message names the field)",
     401: "No valid API key: send `Authorization: Bearer <key>`",
-    403: "The API key may not do this (a collection-scoped key outside its collection)",
+    403: "The caller may see this but not do it (read-only share, admin operation, a collection-scoped key)",
     404: "What the path names does not exist (or was deleted)",
     409: "A concurrent change won, or what is created exists already; read again and retry",
     413: "The request body is over its limit (see the README's limits)",
     415: "The body is not of a media type the operation reads (JSON operations read `application/json`)",
+    429: "Too many requests or answers at once for this API key: retry after `Retry-After` seconds",
     500: "A fault of the server's own, logged; never a client's mistake",
     503: "A model backend or ingestion did not answer in time, or answered with an error",
 }
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
-    """The error responses of an operation: 400, 401 and 500 for all, and ``statuses`` besides, each with the
-    contract's error body ``{code, message, error_type}``."""
+    """The error responses of an operation: 400, 401, 403, 404, 429 and 500 for all (any key may be refused, or
+    limited), and ``statuses`` besides, each with the contract's error body ``{code, message, error_type}``."""
     return {
         status: ResponseSpec(data_container=ErrorBody, description=ERROR_DESCRIPTIONS[status], generate_examples=False)
-        for status in sorted({400, 401, 500, *statuses})
+        for status in sorted({400, 401, 403, 404, 429, 500, *statuses})
     }
 
 

@@ -14,10 +14,10 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.response import Stream
 
+from api.access import principal, require_template
 from api.bootstrap import Parley
 from api.chat import ask_of
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, optional_body, page
-from api.guards import collection_scope
 from api.limits import MAX_JSON_BYTES
 from api.schemas import (
     ChatCompletion,
@@ -38,6 +38,7 @@ from api.schemas import (
     reference_from_row,
 )
 from api.streaming import StreamedAnswer
+from domain.access import Level
 from domain.errors import InvalidCommand, NotFound, ParleyError
 from domain.views import ChatSessionView
 
@@ -131,7 +132,6 @@ class ChatController(Controller):
         status_code=201,
         operation_id="create_chat_session",
         responses=errors(403, 404, 409, 413, 415),
-        guards=[collection_scope],
     )
     async def create_chat_session(
         self, parley: Parley, request: Request[Any, Any, Any], collection_id: str | None = None
@@ -143,13 +143,16 @@ class ChatController(Controller):
         return chat_session_from_row(row)
 
     @get("/", status_code=200, operation_id="list_chat_sessions", responses=LIST, sync_to_thread=True)
-    def list_chat_sessions(self, parley: Parley, offset: Offset = 0, limit: Limit = 100) -> list[ChatSession]:
+    def list_chat_sessions(
+        self, parley: Parley, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = 100
+    ) -> list[ChatSession]:
         offset, limit = page(offset, limit)
-        return [chat_session_from_row(row) for row in parley.read_models.chat_sessions(offset, limit)]
+        rows = parley.read_models.chat_sessions(offset, limit, viewer=principal(caller(request)))
+        return [chat_session_from_row(row) for row in rows]
 
     @get("/count", status_code=200, operation_id="get_chat_session_count", responses=LIST, sync_to_thread=True)
-    def get_chat_session_count(self, parley: Parley) -> Count:
-        return Count(count=parley.read_models.chat_session_count())
+    def get_chat_session_count(self, parley: Parley, request: Request[Any, Any, Any]) -> Count:
+        return Count(count=parley.read_models.chat_session_count(viewer=principal(caller(request))))
 
     @get("/{session_id:str}", status_code=200, operation_id="get_chat_session", responses=READ, sync_to_thread=True)
     def get_chat_session(self, parley: Parley, session_id: str) -> ChatSession:
@@ -176,13 +179,13 @@ class ChatController(Controller):
         status_code=200,
         operation_id="update_chat_session_prompt_template",
         responses=errors(403, 404, 409, 413, 415),
-        guards=[collection_scope],
         sync_to_thread=True,
     )
     def update_chat_session_prompt_template(
-        self, parley: Parley, session_id: str, data: PromptTemplateChangeRequest
+        self, parley: Parley, request: Request[Any, Any, Any], session_id: str, data: PromptTemplateChangeRequest
     ) -> ChatSession:
         """The session's answers are made with this template, over its collection's (a request's fields win)."""
+        require_template(parley.read_models, principal(caller(request)), data.prompt_template_id, Level.READ)
         return chat_session_from_row(parley.sessions().attach_template(session_id, data.prompt_template_id))
 
     @delete(
@@ -190,7 +193,6 @@ class ChatController(Controller):
         status_code=200,
         operation_id="delete_chat_session_prompt_template",
         responses=errors(403, 404, 409),
-        guards=[collection_scope],
         sync_to_thread=True,
     )
     def delete_chat_session_prompt_template(self, parley: Parley, session_id: str) -> ChatSession:
@@ -205,7 +207,6 @@ class ChatController(Controller):
             **errors(403, 404, 409, 413, 415, 503),
         },
         operation_class=CompletionOperation,
-        guards=[collection_scope],
     )
     async def get_completion(
         self, parley: Parley, request: Request[Any, Any, Any], session_id: str, data: ChatCompletionRequest

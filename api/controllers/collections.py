@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 
+from api.access import principal, require_template
 from api.bootstrap import Parley
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, page
 from api.limits import MAX_JSON_BYTES
@@ -23,6 +24,7 @@ from api.schemas import (
     collection_from_row,
     document_from_row,
 )
+from domain.access import Level
 from domain.errors import NotFound
 from domain.events import ChatSettings, CollectionSettings
 from domain.views import CollectionView
@@ -58,18 +60,19 @@ class CollectionController(Controller):
     def list_collections(
         self,
         parley: Parley,
+        request: Request[Any, Any, Any],
         offset: Offset = 0,
         limit: Limit = 100,
         sort_column: str = "updated_at",
         ascending: bool = False,
     ) -> list[Collection]:
         offset, limit = page(offset, limit)
-        rows = parley.read_models.collections(offset, limit, sort_column, ascending)
+        rows = parley.read_models.collections(offset, limit, sort_column, ascending, viewer=principal(caller(request)))
         return [collection_from_row(row) for row in rows]
 
     @get("/count", status_code=200, operation_id="get_collection_count", responses=LIST, sync_to_thread=True)
-    def get_collection_count(self, parley: Parley) -> Count:
-        return Count(count=parley.read_models.collection_count())
+    def get_collection_count(self, parley: Parley, request: Request[Any, Any, Any]) -> Count:
+        return Count(count=parley.read_models.collection_count(viewer=principal(caller(request))))
 
     @get("/{collection_id:str}", status_code=200, operation_id="get_collection", responses=READ, sync_to_thread=True)
     def get_collection(self, parley: Parley, collection_id: str) -> Collection:
@@ -157,9 +160,10 @@ class CollectionController(Controller):
         sync_to_thread=True,
     )
     def update_collection_prompt_template(
-        self, parley: Parley, collection_id: str, data: PromptTemplateChangeRequest
+        self, parley: Parley, request: Request[Any, Any, Any], collection_id: str, data: PromptTemplateChangeRequest
     ) -> Collection:
         """The collection's answers are made with this template (a session's template and a request's fields win)."""
+        require_template(parley.read_models, principal(caller(request)), data.prompt_template_id, Level.READ)
         return collection_from_row(parley.collections().attach_template(collection_id, data.prompt_template_id))
 
     @delete(
@@ -237,11 +241,18 @@ class CollectionController(Controller):
         sync_to_thread=True,
     )
     def list_chat_sessions_for_collection(
-        self, parley: Parley, collection_id: str, offset: Offset = 0, limit: Limit = 100
+        self,
+        parley: Parley,
+        request: Request[Any, Any, Any],
+        collection_id: str,
+        offset: Offset = 0,
+        limit: Limit = 100,
     ) -> list[ChatSession]:
+        """The caller's own chat sessions on the collection (an admin's: everyone's)."""
         _collection(parley, collection_id)
         offset, limit = page(offset, limit)
-        rows = parley.read_models.chat_sessions(offset, limit, collection_id=collection_id)
+        viewer = principal(caller(request))
+        rows = parley.read_models.chat_sessions(offset, limit, collection_id=collection_id, viewer=viewer)
         return [chat_session_from_row(row) for row in rows]
 
     @get(
@@ -251,6 +262,9 @@ class CollectionController(Controller):
         responses=READ,
         sync_to_thread=True,
     )
-    def get_chat_session_count_for_collection(self, parley: Parley, collection_id: str) -> Count:
+    def get_chat_session_count_for_collection(
+        self, parley: Parley, request: Request[Any, Any, Any], collection_id: str
+    ) -> Count:
         _collection(parley, collection_id)
-        return Count(count=parley.read_models.chat_session_count(collection_id))
+        viewer = principal(caller(request))
+        return Count(count=parley.read_models.chat_session_count(collection_id, viewer=viewer))

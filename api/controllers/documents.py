@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Any
 
+from litestar import Controller, Request, get
+
+from api.access import principal
 from api.bootstrap import Parley
-from api.controllers._common import API, LIST, READ, Limit, Offset, page
+from api.controllers._common import API, LIST, READ, Limit, Offset, caller, page
 from api.limits import MAX_JSON_BYTES
 from api.schemas import Count, Document, document_from_row
 from domain.errors import NotFound
@@ -20,6 +23,7 @@ class DocumentController(Controller):
     def list_documents(
         self,
         parley: Parley,
+        request: Request[Any, Any, Any],
         offset: Offset = 0,
         limit: Limit = 100,
         sort_column: str = "updated_at",
@@ -27,12 +31,13 @@ class DocumentController(Controller):
         with_summaries: bool = False,
     ) -> list[Document]:
         offset, limit = page(offset, limit)
-        rows = parley.read_models.documents(offset, limit, sort_column=sort_column, ascending=ascending)
+        viewer = principal(caller(request))
+        rows = parley.read_models.documents(offset, limit, sort_column=sort_column, ascending=ascending, viewer=viewer)
         return [document_from_row(row, with_summaries) for row in rows]
 
     @get("/count", status_code=200, operation_id="get_document_count", responses=LIST, sync_to_thread=True)
-    def get_document_count(self, parley: Parley) -> Count:
-        return Count(count=parley.read_models.document_count())
+    def get_document_count(self, parley: Parley, request: Request[Any, Any, Any]) -> Count:
+        return Count(count=parley.read_models.document_count(viewer=principal(caller(request))))
 
     @get("/{document_id:str}", status_code=200, operation_id="get_document", responses=READ, sync_to_thread=True)
     def get_document(self, parley: Parley, document_id: str) -> Document:

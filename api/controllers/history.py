@@ -52,7 +52,7 @@ def _time(value: str | None, name: str) -> datetime | None:
 
 
 class HistoryController(Controller):
-    """The events of a stream, or of the whole log, in order (admins only until access control exists)."""
+    """The events of a stream (for those who may read what it records), or of the whole log (admins), in order."""
 
     path = API
     tags = ["audit"]

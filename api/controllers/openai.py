@@ -31,6 +31,7 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.response import Stream
 
+from api.access import principal, readable_collections, require_collection, require_session
 from api.auth import Caller
 from api.bootstrap import EMBEDDING_MODELS, Parley
 from api.controllers._common import ERROR_DESCRIPTIONS, caller
@@ -60,6 +61,7 @@ from api.openai_schemas import (
     Usage,
 )
 from api.streaming import StreamedAnswer
+from domain.access import Level, require_in_scope
 from domain.errors import InvalidCommand, NotFound, ParleyError, PermissionDenied
 from domain.events import Reference
 from domain.ports import SearchQuery
@@ -186,12 +188,12 @@ def _plan(parley: Parley, who: Caller, data: ChatCompletionsRequest) -> _Plan:
     earlier = [m for m in data.messages[:-1] if m.role not in ("system", "developer")]
     llm_args = _llm_args(data)
     if data.session_id is not None:
+        require_session(parley.read_models, principal(who), data.session_id)
         session = parley.read_models.chat_session(data.session_id)
         if session is None:
             raise NotFound(f"chat session {data.session_id} not found")
         if data.collection_id is not None and data.collection_id != session.collection_id:
             raise InvalidCommand("collection_id is not the collection of session_id; leave one of them out")
-        who.check_collection(session.collection_id)
         session_id = session.id
     else:
         if earlier:
@@ -201,7 +203,10 @@ def _plan(parley: Parley, who: Caller, data: ChatCompletionsRequest) -> _Plan:
             )
         if data.model == RAG_MODEL and data.collection_id is None:
             raise InvalidCommand(f"model {RAG_MODEL} answers over a collection: send collection_id")
-        who.check_collection(data.collection_id)
+        if data.collection_id is None:
+            require_in_scope(principal(who), None)
+        else:
+            require_collection(parley.read_models, principal(who), data.collection_id, Level.READ)
         session_id = parley.sessions().create(data.collection_id, who.username).id
     overrides = AnswerOverrides(
         system_prompt=system,
@@ -393,7 +398,10 @@ class OpenAIController(Controller):
     @post("/search", status_code=200, operation_id="openai_search", responses=openai_errors(403, 404, 413, 415, 503))
     async def search(self, parley: Parley, request: Request[Any, Any, Any], data: SearchRequest) -> SearchResults:
         """Hybrid (or dense, or BM25) search over collections, as an answer's retrieval, without an answer."""
-        _no_scoped_keys(caller(request))
+        who = caller(request)
+        _no_scoped_keys(who)
+        # Only collections the caller may read are searched: another user's private one is 404, as if absent.
+        await anyio.to_thread.run_sync(readable_collections, parley.read_models, principal(who), data.collections)
         if data.method not in SEARCH_METHODS:
             raise InvalidCommand(f"method must be one of {', '.join(SEARCH_METHODS)}, got {data.method!r}")
         query = SearchQuery(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import Parameter
 
+from api.access import principal, require_collection, require_session
 from api.bootstrap import Parley
 from api.controllers._common import API, COMMAND, LIST, READ, Limit, Offset, caller, errors, page, split_ids
 from api.limits import MAX_JSON_BYTES
@@ -27,7 +28,7 @@ from api.schemas import (
     template_changes_of,
     template_fields_of,
 )
-from domain.errors import NotFound
+from domain.access import Level
 from domain.usecases.ask import AnswerOverrides
 
 
@@ -47,6 +48,7 @@ class PromptTemplateController(Controller):
     def list_prompt_templates(
         self,
         parley: Parley,
+        request: Request[Any, Any, Any],
         offset: Offset = 0,
         limit: Limit = 100,
         sort_column: str = "updated_at",
@@ -63,6 +65,7 @@ class PromptTemplateController(Controller):
             ascending=ascending,
             template_type=template_type,
             text_filter=filter,
+            viewer=principal(caller(request)),
         )
         return [prompt_template_from(item) for item in items]
 
@@ -70,6 +73,7 @@ class PromptTemplateController(Controller):
     def list_all_prompt_templates(
         self,
         parley: Parley,
+        request: Request[Any, Any, Any],
         offset: Offset = 0,
         limit: Limit = 100,
         sort_column: str = "updated_at",
@@ -87,12 +91,13 @@ class PromptTemplateController(Controller):
             template_type=template_type,
             text_filter=filter,
             include_built_in=True,
+            viewer=principal(caller(request)),
         )
         return [prompt_template_from(item) for item in items]
 
     @get("/count", status_code=200, operation_id="get_prompt_template_count", responses=LIST, sync_to_thread=True)
-    def get_prompt_template_count(self, parley: Parley) -> Count:
-        return Count(count=parley.prompt_templates().count())
+    def get_prompt_template_count(self, parley: Parley, request: Request[Any, Any, Any]) -> Count:
+        return Count(count=parley.prompt_templates().count(viewer=principal(caller(request))))
 
     @get("/default", status_code=200, operation_id="get_default_prompt_template", responses=LIST, sync_to_thread=True)
     def get_default_prompt_template(self, parley: Parley) -> PromptTemplate:
@@ -192,11 +197,10 @@ class PromptTemplateController(Controller):
         session's place, over the collection's template), with the retrieved chunks; no model is called. A
         collection-scoped key previews in its own collection only (a preview shows its chunks)."""
         who = caller(request)
-        if who.collection_id is not None:
-            session = parley.read_models.chat_session(data.session_id) if data.session_id else None
-            if data.session_id and session is None:
-                raise NotFound(f"chat session {data.session_id} not found")
-            who.check_collection(session.collection_id if session is not None else data.collection_id)
+        if data.session_id:  # a preview shows the chunks it retrieves: only from what the caller may read
+            require_session(parley.read_models, principal(who), data.session_id)
+        elif data.collection_id:
+            require_collection(parley.read_models, principal(who), data.collection_id, Level.READ)
         answer_request, preview = parley.asking().preview(
             prompt_template_id,
             data.question,

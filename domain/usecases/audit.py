@@ -192,7 +192,7 @@ class TimeTravel:
                 elif record.type == "ChatSessionCreated" and needle in record.data:
                     sessions.add(record.stream)
                     related.append(record)
-                elif record.type == "ChatSessionDeleted" and record.stream in sessions:
+                elif record.type in ("ChatSessionDeleted", "ChatSessionErased") and record.stream in sessions:
                     related.append(record)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from domain import template
+from domain.access import Principal
 from domain.answering import DocumentPrompts
 from domain.errors import InvalidCommand, NotFound, UnsafeTemplate
 from domain.events import TemplateFields
@@ -130,9 +131,10 @@ class ManagePromptTemplates:
         template_type: str | None = None,
         text_filter: str | None = None,
         include_built_in: bool = False,
+        viewer: Principal | None = None,
     ) -> list[Listed]:
-        """A page of the templates users wrote; with ``include_built_in`` the built-in default heads the first
-        page (whatever the sort), as long as the type and the filter keep it."""
+        """A page of the templates users wrote that ``viewer`` may read; with ``include_built_in`` the built-in
+        default heads the first page (whatever the sort), as long as the type and the filter keep it."""
         kind = template_type or "all"
         if kind not in TEMPLATE_TYPES:
             raise InvalidCommand(f"template_type must be one of {', '.join(TEMPLATE_TYPES)}, not {kind!r}")
@@ -145,13 +147,13 @@ class ManagePromptTemplates:
         if kind == "system":
             return head
         rows = self.reads.templates(
-            max(offset - len(built_in), 0), limit - len(head), sort_column, ascending, text_filter or None
+            max(offset - len(built_in), 0), limit - len(head), sort_column, ascending, text_filter or None, viewer
         )
         return [*head, *rows]
 
-    def count(self) -> int:
-        """How many templates users wrote (the built-in default is not one of them)."""
-        return self.reads.template_count()
+    def count(self, viewer: Principal | None = None) -> int:
+        """How many templates users wrote that ``viewer`` may read (the built-in default is not one of them)."""
+        return self.reads.template_count(viewer=viewer)
 
     def versions(self, template_id: str) -> list[TemplateVersionView]:
         """Every version of a stored template, oldest first."""

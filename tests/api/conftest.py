@@ -10,14 +10,6 @@ from tests.server import ADMIN_KEY, ServerProcess
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One Parley server for the API tests (starting one costs seconds of imports)."""
-    process = ServerProcess(tmp_path_factory.mktemp("parley") / "data").start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="session")
 def api(server: ServerProcess) -> rest.ApiClient:
     return rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
 

@@ -2,10 +2,13 @@
 h2oGPTe operations and plain HTTP for Parley's audit extensions: history, ``as_of``, provenance that outlives a
 deleted document, replays (the extractive model byte for byte; with the OpenAI-compatible test peer
 ``tests.llm_peer.LLMPeer``, a protocol-faithful stand-in for vLLM/Ollama, the recorded prompt and arguments
-exactly), exports with their hash chain, and ``parley replay`` / ``--verify`` after a scripted workload."""
+exactly), exports with their hash chain, erasure by crypto-shredding (the log's raw rows hold no plaintext, every read
+forgets the session, replay and verification go on), and ``parley replay`` / ``--verify`` after a scripted
+workload."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -268,25 +271,140 @@ def test_an_export_is_verified_and_a_tampered_or_truncated_one_is_not(
     error_of(http.get("/chats/no-such-session/export"), 404)
 
 
-def scripted_workload(a: dict[str, Any], http: httpx.Client) -> None:
-    """Collections, ingestion, questions across five sessions, template updates and deletions."""
+def test_an_erased_session_is_unreadable_in_the_log_and_gone_from_every_read(
+    a: dict[str, Any], http: httpx.Client, server: ServerProcess, library: dict[str, str], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    question = "Did Ottoline Brackwater ask when the lighthouse was decommissioned?"
+    session = a["chat"].create_chat_session(collection_id=library["collection"]).id
+    a["chat"].update_chat_session(session, rest.ChatSessionUpdateRequest(name="Ottoline Brackwater's chat"))
+    asked = a["chat"].get_completion(session, rest.ChatCompletionRequest(message=question))
+    feedback = rest.UpdateQAFeedbackRequest(expected_answer="In 1987, Ottoline", user_comment="Ottoline was pleased")
+    a["chat"].update_question_answer_feedback(asked.message_id, feedback)
+    answered_at = ok(http.get(f"/chats/{session}/events"))["events"][-2]["position"]
+    exported_before = tmp_path / "before.jsonl"
+    exported_before.write_bytes(http.get(f"/chats/{session}/export").content)
+    cache = server.data_dir / "embeddings.sqlite3"
+    digest = hashlib.sha256(question.encode()).hexdigest()
+
+    def cached() -> bool:
+        with sqlite3.connect(cache) as conn:
+            return bool(conn.execute("SELECT count(*) FROM embeddings WHERE hash = ?", (digest,)).fetchone()[0])
+
+    assert cached()  # the question's vector, under its text's hash
+    erased = ok(http.post(f"/chats/{session}/erase"))
+    assert erased["session_id"] == session and erased["key_forgotten"] is True and erased["events"] == 6
+    assert not cached()
+
+    # The log keeps every event, with its type, version, time, actor and ids; the personal fields are sealed.
+    with sqlite3.connect(server.data_dir / "events.sqlite3") as conn:
+        stored = conn.execute("SELECT type, data FROM events WHERE stream = ? ORDER BY version", (f"chat-{session}",))
+        rows = stored.fetchall()
+    assert [kind for kind, _ in rows] == ["ChatSessionCreated", "ChatSessionRenamed", "QuestionAsked",
+                                          "AnswerGenerated", "AnswerFeedbackGiven", "ChatSessionErased"]  # fmt: skip
+    assert not [kind for kind, data in rows if b"Ottoline" in data]
+    assert b'"text":"[encrypted]"' in rows[2][1] and b'"prompt_raw":"[encrypted]"' in rows[3][1]
+    history = ok(http.get(f"/chats/{session}/events"))["events"]
+    assert history[-1]["type"] == "ChatSessionErased" and history[-1]["actor"] == "admin"
+    assert history[-1]["position"] == erased["position"]
+    in_log = ok(http.get("/events", params={"stream_prefix": f"chat-{session}"}))
+    assert "Ottoline" not in json.dumps(history) and "Ottoline" not in json.dumps(in_log)
+    payloads = {e["type"]: e["payload"] for e in history}
+    assert payloads["QuestionAsked"]["text"] == "[erased]" and payloads["QuestionAsked"]["username"] == "admin"
+    assert payloads["ChatSessionRenamed"]["name"] == "[erased]"
+    answer = payloads["AnswerGenerated"]
+    assert (answer["text"], answer["prompt_raw"], answer["llm"]) == ("[erased]", "[erased]", "extractive")
+    assert answer["message_id"] == asked.message_id and answer["references"]  # the cited chunks stay
+    assert payloads["AnswerFeedbackGiven"]["user_comment"] == "[erased]"
+
+    # Every read forgets the session: live, past, provenance, replay, export.
+    error_of(http.get(f"/chats/{session}"), 404)
+    error_of(http.get(f"/chats/{session}/messages"), 404)
+    assert all(s.id != session for s in a["collections"].list_chat_sessions_for_collection(library["collection"]))
+    error_of(http.get(f"/messages/{asked.message_id}/references"), 404)
+    error_of(http.get(f"/messages/{asked.message_id}/provenance"), 404)
+    error_of(http.post(f"/messages/{asked.message_id}/replay"), 404)
+    error_of(http.post(f"/chats/{session}/completions", json={"message": "Still there?"}), 404)
+    error_of(http.get(f"/past/chats/{session}", params={"as_of": erased["position"]}), 404)
+    past = ok(http.get(f"/past/chats/{session}/messages", params={"as_of": answered_at}))
+    assert [m["content"] for m in past] == ["[erased]", "[erased]"]  # that there were two messages, not what
+    assert ok(http.get(f"/past/chats/{session}", params={"as_of": answered_at}))["name"] == "[erased]"
+    exported = http.get(f"/chats/{session}/export")
+    assert exported.status_code == 200 and b"Ottoline" not in exported.content and b"[erased]" in exported.content
+    after = tmp_path / "after.jsonl"
+    after.write_bytes(exported.content)
+    for path in (after, exported_before):  # the export made before the erasure stays a valid file of its own
+        checked = parley("export", "--verify", str(path), data_dir=server.data_dir, capsys=capsys)
+        assert checked.returncode == 0, checked.stderr
+    assert b"Ottoline" in exported_before.read_bytes()
+    assert "Ottoline" not in http.get(f"/chats/{session}/transcript").text
+
+    again = ok(http.post(f"/chats/{session}/erase"))
+    assert (again["position"], again["key_forgotten"]) == (None, False)
+    assert [e["type"] for e in ok(http.get(f"/chats/{session}/events"))["events"]].count("ChatSessionErased") == 1
+    error_of(http.post("/chats/no-such-session/erase"), 404)
+    assert nowhere_in(server.data_dir, "Ottoline") == []
+
+
+WORKLOAD_QUESTIONS = [
+    "When was the lighthouse decommissioned?",
+    "Who was the last keeper?",
+    "How is rye bread made?",
+    "What replaced the lighthouse?",
+    "What is the keeper's cottage today?",
+    "When can visitors climb the tower?",
+    "What did the last keeper keep a logbook of?",
+    "What birds live on the headland?",
+    "What goes into rye bread?",
+    "How long does the dough rise?",
+]
+# A name in every text of the two sessions that the workload erases, and nowhere else.
+PRIVATE = {"erased": "Quillon Ashgrove", "to_erase": "Tamsin Corrowby"}
+
+
+def private_question(name: str, number: int) -> str:
+    return f"{name} asks, question {number}: {WORKLOAD_QUESTIONS[number % len(WORKLOAD_QUESTIONS)]}"
+
+
+def scripted_workload(a: dict[str, Any], http: httpx.Client) -> dict[str, str]:
+    """Collections, ingestion, 50 questions across five sessions, template updates, a rename, a deletion (a session
+    and a document) and an erasure; the ids of the session erased and of one that stays, ready to be erased."""
     collection = a["collections"].create_collection(rest.CollectionCreateRequest(name="Workload", description=""))
     upload = a["ingestion"].upload_file(file=("kestrel.pdf", text_pdf(LIGHTHOUSE_PAGES)))
     recipe = a["ingestion"].upload_file(file=("rye.txt", RECIPE))
     a["ingestion"].ingest_upload([upload.id, recipe.id], collection_id=collection.id, timeout=120)
-    questions = ["When was the lighthouse decommissioned?", "Who was the last keeper?", "How is rye bread made?"]
     sessions = [a["chat"].create_chat_session(collection_id=collection.id) for _ in range(5)]
+    private = {sessions[2].id: PRIVATE["erased"], sessions[4].id: PRIVATE["to_erase"]}
     for number, session in enumerate(sessions):
-        for question in questions[: 1 + number % 3]:
-            a["chat"].get_completion(session.id, rest.ChatCompletionRequest(message=question))
+        name = private.get(session.id)
+        for turn in range(10):
+            question = private_question(name, turn) if name else WORKLOAD_QUESTIONS[(number + turn) % 10]
+            answer = a["chat"].get_completion(session.id, rest.ChatCompletionRequest(message=question))
+            if name and turn == 0:
+                feedback = rest.UpdateQAFeedbackRequest(expected_answer=f"{name} expected 1987",
+                                                        user_comment=f"Thanks from {name}")  # fmt: skip
+                a["chat"].update_question_answer_feedback(answer.message_id, feedback)
+        if name:
+            a["chat"].update_chat_session(session.id, rest.ChatSessionUpdateRequest(name=f"{name}'s chat"))
+    asked = [e for s in sessions for e in ok(http.get(f"/chats/{s.id}/events", params={"limit": 100}))["events"]
+             if e["type"] == "QuestionAsked"]  # fmt: skip
+    assert len(asked) == 50
     template = ok(http.post("/prompt_templates", json={"name": "Workload", "system_prompt": "One"}), 201)
     ok(http.patch(f"/prompt_templates/{template['id']}", json={"system_prompt": "Two", "lang": "en"}))
+    ok(http.patch(f"/prompt_templates/{template['id']}", json={"system_prompt": "Three"}))
     a["chat"].update_chat_session(sessions[0].id, rest.ChatSessionUpdateRequest(name="First"))
     assert a["chat"].delete_chat_session_without_preload_content(sessions[1].id).status == 204
     documents = a["collections"].list_documents_for_collection(collection.id)
     a["collections"].delete_document_from_collection(
         collection.id, next(d.id for d in documents if d.name == "rye.txt")
     )
+    assert ok(http.post(f"/chats/{sessions[2].id}/erase"))["key_forgotten"] is True
+    return {"erased": sessions[2].id, "to_erase": sessions[4].id, "plain": sessions[0].id}
+
+
+def nowhere_in(directory: Path, text: str) -> list[str]:
+    """The files under ``directory`` whose bytes hold ``text`` (empty: none does)."""
+    return [str(path) for path in directory.rglob("*") if path.is_file() and text.encode() in path.read_bytes()]
 
 
 def corrupt_and_verify(server: ServerProcess, corrupt: Any, read_back: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -313,7 +431,9 @@ def test_replay_verify_after_a_scripted_workload_then_a_corrupted_row_then_a_reb
     a: dict[str, Any], http: httpx.Client, server: ServerProcess, library: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    scripted_workload(a, http)
+    sessions = scripted_workload(a, http)
+    assert nowhere_in(server.data_dir, PRIVATE["erased"]) == []
+    assert nowhere_in(server.data_dir, PRIVATE["to_erase"])  # not erased yet: the search finds what is there
     read_models = server.data_dir / "read_models.sqlite3"
 
     def corrupt(text: str) -> None:
@@ -326,3 +446,23 @@ def test_replay_verify_after_a_scripted_workload_then_a_corrupted_row_then_a_reb
         return str(content)
 
     corrupt_and_verify(server, corrupt, read_back, capsys)
+    # With the server stopped, ``parley erase`` erases the other session; the rebuild still matches the log.
+    assert a is not None and server.process is not None and server.process.poll() is not None
+    both = ["--session", sessions["to_erase"], "--session", sessions["plain"]]
+    refused = parley("erase", *both, "--session", "no-such-session", data_dir=server.data_dir, capsys=capsys)
+    assert refused.returncode == 1 and "no-such-session not found" in refused.stderr
+    assert nowhere_in(server.data_dir, PRIVATE["to_erase"])  # one unknown id: none of them was erased
+    erased = parley("erase", *both, data_dir=server.data_dir, capsys=capsys)
+    assert erased.returncode == 0, erased.stderr
+    for session_id in (sessions["to_erase"], sessions["plain"]):
+        assert f"chat session {session_id}: erased at position" in erased.stdout
+    again = parley("erase", "--session", sessions["to_erase"], data_dir=server.data_dir, capsys=capsys)
+    assert again.returncode == 0 and "had been erased before" in again.stdout
+    verified = parley("replay", "--verify", data_dir=server.data_dir, capsys=capsys)
+    assert verified.returncode == 0 and "identical" in verified.stdout, verified.stderr
+    assert nowhere_in(server.data_dir, PRIVATE["to_erase"]) == []
+    with sqlite3.connect(server.data_dir / "events.sqlite3") as conn:
+        rows = conn.execute("SELECT type, data FROM events WHERE stream = ?", (f"chat-{sessions['to_erase']}",))
+        stored = {kind: data for kind, data in rows}
+    assert b'"text":"[encrypted]"' in stored["QuestionAsked"] and b'"_sealed":' in stored["QuestionAsked"]
+    assert json.loads(stored["ChatSessionErased"]) == {"event": "ChatSessionErased", "session_id": sessions["to_erase"]}

@@ -1,6 +1,7 @@
 """``parley replay --verify`` and ``parley replay`` with every store in PostgreSQL (the tests' real PostgreSQL 18
 with pgvector): after a scripted workload through the h2ogpte client the rebuild beside the live read models is
-identical, a row changed behind the projector's back is named, and a full rebuild heals it."""
+identical (an erasure included: the erased session's text is in no table, its key is gone, the log holds its
+events sealed), a row changed behind the projector's back is named, and a full rebuild heals it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.api.test_audit import corrupt_and_verify, scripted_workload
+from tests.api.test_audit import PRIVATE, corrupt_and_verify, parley, scripted_workload
 from tests.api.test_h2ogpte_client import apis
 from tests.postgres import PostgresServer
 from tests.server import ADMIN_KEY, ServerProcess
@@ -52,9 +53,20 @@ def test_replay_verify_on_postgres(
     a: dict[str, Any] = apis(rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY)))
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
     with httpx.Client(base_url=server.api_url, headers=headers, timeout=60) as http:
-        scripted_workload(a, http)
+        sessions = scripted_workload(a, http)
         answer = http.get("/events", params={"event_type": "AnswerGenerated", "limit": 1}).json()["events"][0]
     message_id = answer["payload"]["message_id"]
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        for name, found in (("erased", 0), ("to_erase", 10)):  # the latter's questions are still readable
+            (messages,) = conn.execute("SELECT count(*) FROM parley_read.messages WHERE content LIKE %s",
+                                       (f"%{PRIVATE[name]}%",)).fetchone() or (None,)  # fmt: skip
+            assert messages == found, name
+        (in_log,) = conn.execute("SELECT count(*) FROM parley_events.events WHERE position(%s IN data) > 0",
+                                 (PRIVATE["to_erase"].encode(),)).fetchone() or (None,)  # fmt: skip
+        assert in_log == 0  # sealed in the log, erased or not
+        keys = conn.execute("SELECT subject, key IS NULL FROM parley_keys.subject_keys WHERE subject = ANY(%s)",
+                            ([sessions["erased"], sessions["to_erase"]],)).fetchall()  # fmt: skip
+        assert sorted(keys) == sorted([(sessions["erased"], True), (sessions["to_erase"], False)])
 
     def corrupt(text: str) -> None:
         with psycopg.connect(postgres_database, autocommit=True) as conn:
@@ -69,6 +81,13 @@ def test_replay_verify_on_postgres(
     for variable, value in env.items():  # the command line reads the same settings as the server
         monkeypatch.setenv(variable, value)
     corrupt_and_verify(server, corrupt, read_back, capsys)
+    erased = parley("erase", "--session", sessions["to_erase"], data_dir=server.data_dir, capsys=capsys)
+    assert erased.returncode == 0, erased.stderr
+    verified = parley("replay", "--verify", data_dir=server.data_dir, capsys=capsys)
+    assert verified.returncode == 0 and "identical" in verified.stdout, verified.stderr
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        left = conn.execute("SELECT count(*) FROM parley_read.messages WHERE session_id = %s", (sessions["to_erase"],))
+        assert left.fetchone() == (0,)
     with psycopg.connect(postgres_database, autocommit=True) as conn:  # the scratch schemas are gone
         schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'parley_verify_%'").fetchall()
     assert schemas == []

@@ -8,7 +8,9 @@ import h2ogpte.rest_sync as rest
 import pytest
 from h2ogpte.rest_sync.exceptions import ApiException
 
+from adapters.crypto_shredding import CryptoShreddingEventStore
 from adapters.sqlite.event_store import SQLiteEventStore
+from adapters.sqlite.subject_keys import SQLiteSubjectKeyStore
 from tests.api.test_h2ogpte_client import RECIPE, apis
 from tests.server import ServerProcess
 
@@ -30,13 +32,16 @@ def test_votes_and_feedback_are_events_shown_with_the_answer(api: rest.ApiClient
     feedback = rest.UpdateQAFeedbackRequest(expected_answer="Mix, rise overnight, bake.", user_comment="Too long")
     a["chat"].update_question_answer_feedback(answer.message_id, feedback)
 
-    store = SQLiteEventStore(server.data_dir / "events.sqlite3")
+    log = SQLiteEventStore(server.data_dir / "events.sqlite3")
+    store = CryptoShreddingEventStore(log, SQLiteSubjectKeyStore(server.data_dir / "keys.sqlite3"))
     try:
         recorded = [r for r in store.read_stream(f"chat-{session.id}") if r.type.startswith("Answer")]
+        stored = log.read_stream(f"chat-{session.id}")[-1].data
     finally:
         store.close()
     assert [r.type for r in recorded] == ["AnswerGenerated", "AnswerVoted", "AnswerVoted", "AnswerFeedbackGiven"]
     assert b"Too long" in recorded[-1].data and recorded[-1].metadata.actor == "admin"
+    assert b"Too long" not in stored and b"[encrypted]" in stored  # sealed with the session's key in the log
 
     for message_id, votes, status in ((question_id, 1, 404), ("no-such-message", 1, 404), (answer.message_id, 5, 400)):
         with pytest.raises(ApiException) as refused:

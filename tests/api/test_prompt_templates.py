@@ -184,15 +184,10 @@ def test_a_bad_template_is_400_and_stores_nothing(templates: rest.PromptTemplate
     templates.delete_prompt_template([kept.id])
 
 
-def test_sharing_and_visibility_are_not_routed(templates: rest.PromptTemplatesApi) -> None:
-    """The access-control issue brings them; until then they are absent, not pretended."""
+def test_group_sharing_and_default_visibility_are_not_routed(templates: rest.PromptTemplatesApi) -> None:
+    """Parley has users, not groups, and its default template is always there: these are absent, not pretended."""
     template = templates.create_prompt_template(rest.PromptTemplateCreateRequest(name=unique("Private")))
     absent: list[Callable[[], object]] = [
-        lambda: templates.share_prompt_template(template.id, "bob"),
-        lambda: templates.get_prompt_template_permissions(template.id),
-        lambda: templates.update_prompt_template_privacy(
-            template.id, rest.UpdatePromptTemplatePrivacyRequest(is_public=True)
-        ),
         lambda: templates.update_default_prompt_template_visibility(
             DEFAULT_TEMPLATE_ID, rest.UpdateDefaultPromptTemplateVisibilityRequest(is_visible=False)
         ),
@@ -201,7 +196,6 @@ def test_sharing_and_visibility_are_not_routed(templates: rest.PromptTemplatesAp
     for call in absent:
         with pytest.raises(NotFoundException):
             call()
-    templates.delete_prompt_template([template.id])
 
 
 # --- templates at work: attached to collections and sessions, shaping answers ----------------------------------
