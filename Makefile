@@ -17,7 +17,7 @@ export ANONYMIZED_TELEMETRY=False
 export HF_HUB_OFFLINE=1
 export OMP_THREAD_LIMIT=1
 
-.PHONY: install system-deps run test lint unit fuzz-quick fuzz bench clean
+.PHONY: install system-deps browser-deps run test lint unit fuzz-quick fuzz bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 install: system-deps $(VENV)/.installed
 
-# Tesseract (OCR), and Chromium with its driver (the browser tests, tests/browser), come from Debian; each is
-# installed only when missing.
+# Tesseract (OCR) comes from Debian; installed only when missing.
 system-deps:
 	@command -v tesseract >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
+
+# Chromium and its driver, from Debian, for the browser tests (tests/browser) only; installed only when missing.
+browser-deps:
 	@command -v chromedriver >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
@@ -48,7 +50,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint browser-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # schemathesis over every operation: `make test` runs it with 25 examples each; `make fuzz` with 500.

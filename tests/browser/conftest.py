@@ -41,7 +41,7 @@ def viewport(browser: Any, width: int, height: int) -> None:
 def driver() -> Iterator[Any]:
     path = chromedriver()
     if path is None:
-        message = "no chromedriver: install Debian's chromium and chromium-driver (make system-deps)"
+        message = "no chromedriver: install Debian's chromium and chromium-driver (make browser-deps)"
         if os.environ.get("CI"):
             pytest.fail(f"{message}; the browser tests must run in CI", pytrace=False)
         pytest.skip(message)
