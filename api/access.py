@@ -21,7 +21,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth import Caller
-from domain.access import Level, Principal, ResourceGrants, level, owns, require, require_in_scope
+from domain.access import Level, Principal, level_on, owns, require, require_in_scope
 from domain.errors import NotFound, PermissionDenied
 from domain.ports import ReadModelQueries
 from domain.template import DEFAULT_TEMPLATE_ID
@@ -174,21 +174,13 @@ def principal(caller: Caller) -> Principal:
 
 
 def collection_level(reads: ReadModelQueries, who: Principal, collection_id: str) -> Level:
-    row = reads.collection(collection_id)
-    if row is None:
-        return Level.NONE
-    shared = {} if who.is_admin else {who.username: reads.share("collection", collection_id, who.username)}
-    return level(who, ResourceGrants(owner=row.owner, is_public=row.is_public, shared=shared))
+    return level_on(reads, who, "collection", collection_id)
 
 
 def template_level(reads: ReadModelQueries, who: Principal, template_id: str) -> Level:
     if template_id == DEFAULT_TEMPLATE_ID:
         return Level.OWN if who.is_admin else Level.READ  # built in; the use case refuses changes to it
-    row = reads.template(template_id)
-    if row is None:
-        return Level.NONE
-    shared = {} if who.is_admin else {who.username: reads.share("template", template_id, who.username)}
-    return level(who, ResourceGrants(owner=row.owner, is_public=row.is_public, shared=shared))
+    return level_on(reads, who, "template", template_id)
 
 
 def require_collection(reads: ReadModelQueries, who: Principal, collection_id: str, need: Level) -> None:

@@ -39,8 +39,7 @@ class BearerKeyAuth(AbstractAuthenticationMiddleware):
         if row is None:
             raise Unauthenticated("invalid API key")
         usage = connection.app.state.key_usage
-        _, pending_use = usage.pending(row.id)
-        last_use = max(filter(None, (row.last_used_at, pending_use)), default=None)
+        last_use = usage.last_use(row.id, row.last_used_at)
         why = lapsed(
             active=row.active,
             expires_at=row.expires_at,

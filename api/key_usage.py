@@ -38,6 +38,11 @@ class KeyUsage:
             calls, last = self._pending.get(key_id, (0, None))
         return calls, last
 
+    def last_use(self, key_id: str, recorded: datetime | None) -> datetime | None:
+        """The later of the read models' ``last_used_at`` and this replica's unwritten calls."""
+        _, pending = self.pending(key_id)
+        return max(filter(None, (recorded, pending)), default=None)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="key-usage", daemon=True)
         self._thread.start()

@@ -598,9 +598,8 @@ class APIKeyInfo(Wire):
     collection_id: str | None = None
 
 
-def api_key_from_row(row: ApiKeyView, pending_calls: int = 0, pending_use: datetime | None = None) -> APIKeyInfo:
-    """``pending_*``: this replica's calls with the key not yet in the read models (``api.key_usage``)."""
-    last_used = max(filter(None, (row.last_used_at, pending_use)), default=None)
+def api_key_from_row(row: ApiKeyView, pending_calls: int, last_used: datetime | None) -> APIKeyInfo:
+    """``pending_calls`` and ``last_used``: with this replica's calls not yet in the read models (``KeyUsage``)."""
     return APIKeyInfo(
         id=row.id,
         username=row.username,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
+from typing import Protocol
 
 import msgspec
 
 from domain.errors import NotFound, PermissionDenied
+from domain.views import CollectionView, TemplateView
 
 
 class Level(IntEnum):
@@ -45,6 +47,25 @@ def level(principal: Principal, grants: ResourceGrants) -> Level:
     if "read" in permissions or grants.is_public:
         return Level.READ
     return Level.NONE
+
+
+class GrantReads(Protocol):
+    """What working out a level on a stored collection or template reads (``ReadModelQueries`` has it all)."""
+
+    def collection(self, collection_id: str) -> CollectionView | None: ...
+
+    def template(self, template_id: str) -> TemplateView | None: ...
+
+    def share(self, kind: str, resource_id: str, username: str) -> tuple[str, ...]: ...
+
+
+def level_on(reads: GrantReads, principal: Principal, kind: str, resource_id: str) -> Level:
+    """The principal's level on the collection or template (``kind``) ``resource_id``: NONE when there is none."""
+    row = reads.collection(resource_id) if kind == "collection" else reads.template(resource_id)
+    if row is None:
+        return Level.NONE
+    shared = {} if principal.is_admin else {principal.username: reads.share(kind, resource_id, principal.username)}
+    return level(principal, ResourceGrants(owner=row.owner, is_public=row.is_public, shared=shared))
 
 
 def require(have: Level, need: Level, what: str) -> None:

@@ -37,8 +37,9 @@ PERMISSIONS = {
 
 
 def _key_info(request: Request[Any, Any, Any], row: ApiKeyView) -> APIKeyInfo:
-    calls, last = request.app.state.key_usage.pending(row.id)
-    return api_key_from_row(row, calls, last)
+    usage = request.app.state.key_usage
+    calls, _ = usage.pending(row.id)
+    return api_key_from_row(row, calls, usage.last_use(row.id, row.last_used_at))
 
 
 class ApiKeyController(Controller):

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from domain import apikey, collection, sharing, template, user
-from domain.access import Level, Principal, ResourceGrants, level
+from domain.access import Level, Principal, level_on
 from domain.errors import InvalidCommand, NotFound
 from domain.ports import ReadModelQueries
 from domain.service import stream_name
@@ -103,12 +103,10 @@ class ManageUsers:
         people). A key bound to a collection needs a user who may read it."""
         owner = self.reads.user(user_id) or self.create_user(user_id)
         if collection_id is not None:
-            row = self.reads.collection(collection_id)
-            if row is None:
+            if self.reads.collection(collection_id) is None:
                 raise NotFound(f"collection {collection_id} not found")
             holder = Principal(username=owner.id, key_id="", is_admin=owner.is_admin)
-            shared = {owner.id: self.reads.share("collection", collection_id, owner.id)}
-            if level(holder, ResourceGrants(owner=row.owner, is_public=row.is_public, shared=shared)) < Level.READ:
+            if level_on(self.reads, holder, "collection", collection_id) < Level.READ:
                 raise InvalidCommand(
                     f"user {owner.id} may not read collection {collection_id}: share it with them first"
                 )
