@@ -116,7 +116,7 @@ def verify(settings: Any) -> int:
     live = read_side_of(settings).store
     scratch, remove = scratch_read_store_of(settings)
     try:
-        up_to = live.checkpoint(NAME)
+        up_to, live_snapshot = live.snapshot(NAME)  # one view: a flush or answer landing meanwhile is not in it
         started = time.monotonic()
         with tqdm(total=up_to, desc="verify", unit="event") as bar:
 
@@ -125,7 +125,7 @@ def verify(settings: Any) -> int:
                 bar.set_postfix(events_per_s=f"{position / max(time.monotonic() - started, 1e-9):,.0f}")
 
             applied = fold_log(events, scratch, NAME, up_to, progress)
-        live_snapshot, rebuilt_snapshot = live.snapshot(), scratch.snapshot()
+        _, rebuilt_snapshot = scratch.snapshot(NAME)
     finally:
         remove()
         live.close()

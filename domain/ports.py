@@ -257,8 +257,9 @@ class ReadModelStore(CheckpointStore, Protocol):
         checkpoint, atomically."""
         ...
 
-    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every read model's content in a stable order, to compare two builds."""
+    def snapshot(self, name: str) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
+        """The projection ``name``'s checkpoint and every read model's content in a stable order, read in one
+        transaction so that they agree while a projector goes on writing (to compare two builds)."""
         ...
 
     def close(self) -> None: ...

@@ -178,12 +178,13 @@ class PostgresReadModelStore:
         with self.connections.transaction() as conn:
             self._set_checkpoint(conn, name, position)
 
-    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        conn = self.connections.get()
-        return {
-            table: sorted((tuple(row.values()) for row in conn.execute(f"SELECT * FROM {table}")), key=repr)
-            for table in projector.TABLES
-        }
+    def snapshot(self, name: str) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
+        with self.connections.transaction() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one view of all the tables
+            return self._checkpoint(conn, name), {
+                table: sorted((tuple(row.values()) for row in conn.execute(f"SELECT * FROM {table}")), key=repr)
+                for table in projector.TABLES
+            }
 
     def close(self) -> None:
         self.connections.close()

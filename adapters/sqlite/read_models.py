@@ -128,8 +128,8 @@ class SQLiteReadModelStore(SQLiteReadStore):
                 projector.project(writer, record, event)
             self.set_checkpoint(conn, name, page[-1][0].position)
 
-    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        return self.content_rows(TABLES)
+    def snapshot(self, name: str) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
+        return self.content_rows(name, TABLES)
 
 
 class _Writer:

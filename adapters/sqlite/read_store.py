@@ -107,11 +107,19 @@ class SQLiteReadStore:
         row: sqlite3.Row | None = self.connection().execute(sql, params).fetchone()
         return row
 
-    def content_rows(self, tables: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row of each table, sorted on all its columns, for comparing two builds of the read models."""
+    def content_rows(self, name: str, tables: Sequence[str]) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
+        """``name``'s checkpoint and every row of each table, sorted on all its columns, for comparing two builds
+        of the read models; read in one transaction (one WAL snapshot), so a projector's commit in between
+        cannot make them disagree."""
         conn = self.connection()
-        return {table: sorted((tuple(row) for row in conn.execute(f"SELECT * FROM {table}")), key=repr)
-                for table in tables}  # fmt: skip
+        conn.execute("BEGIN")
+        try:
+            return self.checkpoint(name), {
+                table: sorted((tuple(row) for row in conn.execute(f"SELECT * FROM {table}")), key=repr)
+                for table in tables
+            }
+        finally:
+            conn.execute("COMMIT")
 
     def compact(self) -> None:
         """Fold the write-ahead log back into the file and truncate it, so that the old page images of deleted

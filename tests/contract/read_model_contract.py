@@ -8,6 +8,7 @@ so "a rebuild from the log equals the live read models" is checked the way ``par
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -469,6 +470,31 @@ class ReadModelContract:
         finally:
             side.store.close()
 
+    def test_a_snapshot_and_its_checkpoint_agree_while_the_projector_writes(self, live: Live, log: Log) -> None:
+        """``parley replay --verify`` folds the log up to the snapshot's checkpoint: a page committed between
+        reading the two would show as a difference that the log does not have."""
+        stop = threading.Event()
+
+        def create_collections() -> None:
+            for number in range(400):
+                if stop.is_set():
+                    return
+                log.append(f"collection-c{number}", collection_created(f"c{number}", f"Collection {number}"))
+
+        writer = threading.Thread(target=create_collections)
+        writer.start()
+        try:
+            seen = set()
+            while writer.is_alive():
+                position, tables = live.store.snapshot("read_models")
+                # Each event is at its own position and creates one collection: so many rows, so far folded.
+                assert len(tables["collections"]) == position
+                seen.add(position)
+        finally:
+            stop.set()
+            writer.join()
+        assert len(seen) > 2  # snapshots were taken while pages were landing
+
     def test_a_rebuild_from_the_log_equals_the_live_read_models(self, tmp_path: Path, live: Live, log: Log) -> None:
         ids = self.library(log)
         log.append("document-keeper", ev.DocumentRemoved(document_id="keeper", collection_id=ids["light"]))
@@ -489,8 +515,7 @@ class ReadModelContract:
             records = log.store.read_all()
             for first in range(0, len(records), 4):  # other page boundaries than the live runner's
                 rebuilt.store.apply("read_models", decoded(records[first : first + 4]))
-            assert rebuilt.store.snapshot() == live.store.snapshot()
-            assert rebuilt.store.checkpoint("read_models") == live.store.checkpoint("read_models")
+            assert rebuilt.store.snapshot("read_models") == live.store.snapshot("read_models")
             assert rebuilt.queries.collections(0, 10, "name", True) == live.queries.collections(0, 10, "name", True)
             assert rebuilt.queries.messages(ids["session"]) == live.queries.messages(ids["session"])
             assert rebuilt.queries.chat_session(ids["session"]).name == "Kestrel"  # type: ignore[union-attr]
