@@ -97,6 +97,7 @@ def worker(args: argparse.Namespace) -> int:
         print(f"parley: configuration error: {error.message}", file=sys.stderr)
         return 2
     queue, lease = parley.work_queue, parley.settings.worker_lease_s  # renewed every third of the lease
+    most = parley.settings.worker_max_attempts
     assert queue is not None
     name = args.name or f"worker-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     stopping = threading.Event()
@@ -108,6 +109,12 @@ def worker(args: argparse.Namespace) -> int:
         item = queue.claim(name, lease)
         if item is None:
             stopping.wait(0.2)
+            continue
+        if item.attempts > most:  # each worker that took it before died on it or failed: it would fail here too
+            reason = f"{most} attempts to ingest it did not finish (a worker died on it, or failed); it was given up"
+            logging.getLogger("parley").error("giving up %s of job %s: %s", item.item_id, item.job_id, reason)
+            parley.ingestor.give_up_item(item.job_id, item.item_id, reason)
+            queue.done(item, name)
             continue
         held = threading.Event()
 

@@ -27,6 +27,7 @@ _VARIABLES = {
     "projectors": "PARLEY_PROJECTORS",
     "ingestion": "PARLEY_INGESTION",
     "worker_lease_s": "PARLEY_WORKER_LEASE_S",
+    "worker_max_attempts": "PARLEY_WORKER_MAX_ATTEMPTS",
     "request_timeout_s": "PARLEY_REQUEST_TIMEOUT_S",
     "host": "PARLEY_HOST",
     "port": "PARLEY_PORT",
@@ -62,6 +63,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # "workers": ingest jobs are queued in Postgres for `parley worker` processes instead of run in this one.
     ingestion: Literal["in-process", "workers"] = "in-process"
     worker_lease_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # a dead worker's item goes to another after this
+    # A file that killed this many workers (a parser crash, memory) fails its item instead of killing the next one.
+    worker_max_attempts: Annotated[int, msgspec.Meta(ge=1)] = 3
     postgres_url: str | None = None  # a libpq URL; one database may hold the events, read models and vectors
     kurrentdb_url: str | None = None  # kurrentdb://host:2113?tls=false
     chroma_url: str | None = None  # a Chroma server (http://host:8000); unset: Chroma embedded in data_dir

@@ -3,16 +3,21 @@
 Asks every Disfl-QA dev question and every realdocs dev question through the API with declines switched off
 (``PARLEY_DECLINE_THRESHOLD=-9``), records the reader's signals from each answer's ``usage_stats``, and fits a
 logistic regression (scikit-learn) on both data sets pooled. What it learns to tell apart (``--target``): by
-default a question the reader answers rightly (answerable, and its answer holds a gold span) from any other, so
-that a decline also saves a wrong answer to an answerable question; ``answerable`` fits answerable against
-unanswerable, as before.
+default an answerable question from an unanswerable one; ``correct`` learns a question the reader answers rightly
+(answerable, and its answer holds a gold span) from any other, so that a decline also saves a wrong answer (it
+declined more right answers on the PDFs, out of fold: 0.55 of them kept against 0.75).
 Figures are reported out of fold (5 folds, stratified by data set and label, grouped by source document: the
 questions on one Disfl-QA paragraph or one PDF are in the same fold, so a fold never sees the document of a
-question it is scored on): for each fold the model and its cutoff are fitted on the other folds only. The cutoff
-is the one that maximises the mean of the two data sets' balanced accuracies while answering at least
-``--min-answered`` of Disfl-QA's answerable questions. The realdocs questions are few, so each weighs more
-(together ``--realdocs-weight`` of the Disfl-QA questions' weight, a quarter by default). The final model is
-fitted on everything.
+question it is scored on): for each fold the model and its cutoffs are fitted on the other folds only. There are
+two cutoffs, one for contexts of prose and one for contexts mostly of table rows and form lines (the same model's
+probabilities sit lower there); each is the one that maximises, on the questions of its kind, the mean of the
+data sets' balanced accuracies while answering at least ``--min-answered`` of Disfl-QA's answerable questions.
+The realdocs questions are few, so each weighs more (together ``--realdocs-weight`` of the Disfl-QA questions'
+weight, a quarter by default).
+Four unanswerable realdocs dev questions are too few to learn what an unanswerable question on a table or a
+form looks like, so the model also trains on Parley's own questions on the same PDFs
+(``bench/data/realdocs-train.jsonl``, 60 written for this, half of them unanswerable); they are never scored, and
+they sit in the fold of the dev questions on their PDF. The final model is fitted on everything.
 
 ``python -m bench.fit_decline [--disflqa-data DIR] [--write]``; DIR is a data directory that
 ``bench.disflqa_bench --data DIR`` ingested (it is ingested here otherwise).
@@ -33,13 +38,16 @@ import h2ogpte.rest_sync as rest
 import numpy as np
 from tqdm import tqdm
 
-from adapters.rag.decline import FEATURES, MODEL_PATH
+from adapters.rag.decline import FEATURES, MODEL_PATH, STRUCTURED
 from bench import realdocs_bench
 from bench.disflqa_bench import ingest as ingest_disflqa
 from bench.metrics import contains_span, load_queries
 from tests.server import ADMIN_KEY, ServerProcess
 
 NEVER_DECLINE = {"PARLEY_DECLINE_THRESHOLD": "-9"}
+# Parley's own questions on the realdocs PDFs, for training only: never scored, and in the same fold as the dev
+# questions on their PDF, so a dev question is never scored by a model that saw its document.
+TRAIN_QUESTIONS = Path(__file__).parent / "data" / "realdocs-train.jsonl"
 
 
 def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
@@ -60,7 +68,7 @@ def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]]
         rows.append(
             {
                 "source": source,
-                "group": f"{source}:{question.get('doc')}",
+                "group": f"{source.split('_')[0]}:{question.get('doc')}",  # a PDF's dev and training questions
                 "answerable": bool(question["answerable"]),
                 "kind": question.get("kind", "prose"),
                 "contains": bool(question["answerable"]) and contains_span(answer.body, question["answers"]),
@@ -90,17 +98,21 @@ def collect(disflqa_data: Path | None, cache: Path | None) -> list[dict[str, Any
             _stop(server)
         if cache:
             cache.write_text(json.dumps(done))
-    if "realdocs" not in done:
+    if "realdocs" not in done or "realdocs_train" not in done:
         data = Path(tempfile.mkdtemp(prefix="parley-fit-")) / "data"
         server = ServerProcess(data, extra_env=NEVER_DECLINE).start()
         try:
             api = rest.ApiClient(rest.Configuration(host=server.api_url, access_token=ADMIN_KEY))
-            done["realdocs"] = ask(api, realdocs_bench.ingest(api), realdocs_bench.load_questions(), "realdocs")
+            collection_id = realdocs_bench.ingest(api)
+            if "realdocs" not in done:
+                done["realdocs"] = ask(api, collection_id, realdocs_bench.load_questions(), "realdocs")
+            train = realdocs_bench.load_questions(TRAIN_QUESTIONS)
+            done["realdocs_train"] = ask(api, collection_id, train, "realdocs_train")
         finally:
             _stop(server)
         if cache:
             cache.write_text(json.dumps(done))
-    return done["disflqa"] + done["realdocs"]
+    return done["disflqa"] + done["realdocs"] + done["realdocs_train"]
 
 
 def figures(rows: list[dict[str, Any]], declined: np.ndarray) -> dict[str, float]:
@@ -123,7 +135,7 @@ def choose_cutoff(probabilities: np.ndarray, rows: list[dict[str, Any]], min_ans
     Disfl-QA's answerable questions (a data set without unanswerable questions here is left out of the mean)."""
     sources = {}
     for source in ("disflqa", "realdocs"):
-        index = [i for i, r in enumerate(rows) if r["source"] == source]
+        index = [i for i, r in enumerate(rows) if r["source"].split("_")[0] == source]  # realdocs_train too
         if index:
             sources[source] = (index, [rows[i] for i in index])
     best, best_balanced = 0.0, -1.0
@@ -135,6 +147,26 @@ def choose_cutoff(probabilities: np.ndarray, rows: list[dict[str, Any]], min_ans
         if balanced and float(np.mean(balanced)) > best_balanced:
             best, best_balanced = float(cutoff), float(np.mean(balanced))
     return best
+
+
+def structured_rows(rows: list[dict[str, Any]]) -> np.ndarray:
+    """The questions whose context is mostly table rows and form lines (``DeclineModel.cutoff_structured``)."""
+    return np.array([float(r["signals"].get("structured", 0.0) or 0.0) >= STRUCTURED for r in rows], dtype=bool)
+
+
+def choose_cutoffs(probabilities: np.ndarray, rows: list[dict[str, Any]], min_answered: float) -> tuple[float, float]:
+    """One cutoff for contexts of prose and one for contexts of tables and forms, each by ``choose_cutoff`` on
+    the questions of its kind."""
+    structured = structured_rows(rows)
+    prose, tables = np.flatnonzero(~structured), np.flatnonzero(structured)
+    return (
+        choose_cutoff(probabilities[prose], [rows[i] for i in prose], min_answered),
+        choose_cutoff(probabilities[tables], [rows[i] for i in tables], min_answered),
+    )
+
+
+def declines(probabilities: np.ndarray, rows: list[dict[str, Any]], cutoffs: tuple[float, float]) -> np.ndarray:
+    return probabilities < np.where(structured_rows(rows), cutoffs[1], cutoffs[0])
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -166,8 +198,8 @@ def main() -> None:
     parser.add_argument(
         "--target",
         choices=("correct", "answerable"),
-        default="correct",
-        help="learn a right answer (default) or an answerable question",
+        default="answerable",
+        help="learn an answerable question (default) or a right answer",
     )
     parser.add_argument("--write", action="store_true", help=f"write the fitted model to {MODEL_PATH}")
     args = parser.parse_args()
@@ -176,9 +208,10 @@ def main() -> None:
     y = np.array([int(r["answerable"]) for r in rows])
     target = y if args.target == "answerable" else np.array([int(r["answerable"] and r["contains"]) for r in rows])
     sources = np.array([r["source"] for r in rows])
-    n_disfl, n_real = int((sources == "disflqa").sum()), int((sources == "realdocs").sum())
-    weights = np.where(sources == "realdocs", args.realdocs_weight * n_disfl / max(n_real, 1), 1.0)
-    strata = np.array([f"{s}-{label}" for s, label in zip(sources, y, strict=True)])
+    real = sources != "disflqa"  # the dev and the training questions on the PDFs
+    n_disfl, n_real = int((~real).sum()), int((sources == "realdocs").sum())
+    weights = np.where(real, args.realdocs_weight * n_disfl / max(int(real.sum()), 1), 1.0)
+    strata = np.array([f"{s.split('_')[0]}-{label}" for s, label in zip(sources, y, strict=True)])
     groups = np.array([r.get("group") or f"{r['source']}:{i}" for i, r in enumerate(rows)])
     out_of_fold = np.zeros(len(rows), dtype=bool)
     probability = np.zeros(len(rows))
@@ -186,11 +219,11 @@ def main() -> None:
     for train, test in folds.split(x, strata, groups):
         model = fit(x[train], target[train], weights[train])
         train_rows = [rows[i] for i in train]
-        cutoff = choose_cutoff(model.predict_proba(x[train])[:, 1], train_rows, args.min_answered)
+        cutoffs = choose_cutoffs(model.predict_proba(x[train])[:, 1], train_rows, args.min_answered)
         probability[test] = model.predict_proba(x[test])[:, 1]
-        out_of_fold[test] = probability[test] < cutoff
+        out_of_fold[test] = declines(probability[test], [rows[i] for i in test], cutoffs)
     report = {}
-    for source in ("disflqa", "realdocs"):
+    for source in ("disflqa", "realdocs", "realdocs_train"):
         index = [i for i, r in enumerate(rows) if r["source"] == source]
         report[source] = figures([rows[i] for i in index], out_of_fold[index])
         never = figures([rows[i] for i in index], np.zeros(len(index), dtype=bool))
@@ -199,10 +232,10 @@ def main() -> None:
         print(f"{source}: out-of-fold AUC {auc(probability[index], y[index]):.3f}")
     final = fit(x, target, weights)
     scaler, regression = final.named_steps["standardscaler"], final.named_steps["logisticregression"]
-    cutoff = choose_cutoff(final.predict_proba(x)[:, 1], rows, args.min_answered)
+    cutoff, cutoff_structured = choose_cutoffs(final.predict_proba(x)[:, 1], rows, args.min_answered)
     for name, coef in sorted(zip(FEATURES, regression.coef_[0], strict=True), key=lambda p: -abs(p[1])):
         print(f"  {name:<24} {coef:+.3f}")
-    print(f"cutoff {cutoff:.3f}")
+    print(f"cutoff {cutoff:.3f} (prose), {cutoff_structured:.3f} (tables and forms)")
     if args.write:
         d, r = report["disflqa"], report["realdocs"]
         note = (
@@ -211,7 +244,8 @@ def main() -> None:
             f"Disfl-QA answered {d['answered']:.3f}, gold span in {d['gold_in_answered']:.3f} of those, "
             f"unanswerable declined {d['declined']:.3f}, balanced accuracy {d['balanced']:.3f}; realdocs "
             f"declined {r['declined']:.3f} of unanswerable, answered {r['answered']:.3f} of answerable, "
-            f"{r['gold_of_answerable']:.3f} of answerable with a gold span"
+            f"{r['gold_of_answerable']:.3f} of answerable with a gold span; trained also on "
+            f"{len(rows) - n_disfl - n_real} questions of bench/data/realdocs-train.jsonl"
         )
         model_json = {
             "features": list(FEATURES),
@@ -220,6 +254,7 @@ def main() -> None:
             "coef": [round(float(v), 6) for v in regression.coef_[0]],
             "intercept": round(float(regression.intercept_[0]), 6),
             "cutoff": round(cutoff, 4),
+            "cutoff_structured": round(cutoff_structured, 4),
             "note": note,
         }
         MODEL_PATH.write_text(json.dumps(model_json, indent=1) + "\n")

@@ -189,6 +189,23 @@ class Ingestor:
             return 0
         return max(position, self._finish_if_done(job_id, position))
 
+    def give_up_item(self, job_id: str, upload_id: str, reason: str) -> int:
+        """End one pending upload of a job as failed with ``reason`` (the job finishes when it was the last), for
+        an item that no worker could take to its end. Returns the log position of the last event; 0 when the
+        item was not pending any more."""
+        stream = stream_name("job", job_id)
+        state = self.handler.load(job, stream)
+        if state is None or state.finished or upload_id not in state.pending:
+            return 0
+        failed = job.FinishJobItem(job_id=job_id, item_id=upload_id, status="failed",
+                                   error=f"upload {upload_id}: {reason}")  # fmt: skip
+        try:
+            recorded = self.handler.execute(job, stream, failed)
+        except InvalidCommand:  # another worker recorded the item meanwhile
+            return 0
+        position = recorded.commit_position if recorded else 0
+        return max(position, self._finish_if_done(job_id, position))
+
     def _finish_if_done(self, job_id: str, position: int) -> int:
         stream = stream_name("job", job_id)
         state = self.handler.load(job, stream)

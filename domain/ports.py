@@ -209,6 +209,7 @@ class DocumentEnricher(Protocol):
 class WorkItem(msgspec.Struct, frozen=True):
     job_id: str
     item_id: str  # an upload id of an ingest job
+    attempts: int = 1  # how many times it was claimed, this claim included: each claim before it died with its worker
 
 
 class WorkQueue(Protocol):
@@ -220,7 +221,8 @@ class WorkQueue(Protocol):
         ...
 
     def claim(self, worker: str, lease_s: float) -> WorkItem | None:
-        """An item nobody holds (or whose lease ran out), now held by ``worker``; None when there is none."""
+        """An item nobody holds (or whose lease ran out), now held by ``worker``, its ``attempts`` counted;
+        None when there is none."""
         ...
 
     def renew(self, item: WorkItem, worker: str, lease_s: float) -> bool:

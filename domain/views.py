@@ -13,6 +13,11 @@ from datetime import datetime
 import msgspec
 
 
+def page_numbers(pages: str) -> tuple[int, ...]:
+    """The page numbers of a chunk's ``pages`` column ("3,4"), in order."""
+    return tuple(int(page) for page in pages.split(",") if page)
+
+
 class View(msgspec.Struct, frozen=True, kw_only=True):
     """A read model's row: immutable, compared by value (a rebuild must equal the live read models)."""
 

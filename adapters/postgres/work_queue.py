@@ -39,12 +39,12 @@ class PostgresWorkQueue:
                 "UPDATE work_items SET worker = %s, lease_until = now() + make_interval(secs => %s),"
                 " attempts = attempts + 1 WHERE (job_id, item_id) = (SELECT job_id, item_id FROM work_items"
                 " WHERE NOT done AND (lease_until IS NULL OR lease_until < now()) ORDER BY seq LIMIT 1"
-                " FOR UPDATE SKIP LOCKED) RETURNING job_id, item_id",
+                " FOR UPDATE SKIP LOCKED) RETURNING job_id, item_id, attempts",
                 (worker, lease_s),
             )
             .fetchone()
         )
-        return WorkItem(row["job_id"], row["item_id"]) if row else None
+        return WorkItem(row["job_id"], row["item_id"], row["attempts"]) if row else None
 
     def renew(self, item: WorkItem, worker: str, lease_s: float) -> bool:
         cursor = self.connections.get().execute(

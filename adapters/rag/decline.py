@@ -21,6 +21,7 @@ from pathlib import Path
 import msgspec
 
 MODEL_PATH = Path(__file__).with_name("decline_model.json")
+STRUCTURED = 0.5  # a context with at least this share of table rows and form lines takes ``cutoff_structured``
 
 # The signals, in the order the model reads them (``ExtractiveGenerator`` computes them).
 FEATURES = (
@@ -52,6 +53,9 @@ FEATURES = (
     "numbers_missing",  # numbers of the question missing from the best sentence (at most 2)
     "numbers_missing_context",  # numbers of the question missing from the whole context (at most 2)
     "names_missing_context",  # capitalised words of the question missing from the whole context (at most 3)
+    "structured",  # share of the context's units that are table rows or lines of a form
+    "focus_missing_structured",  # focus_missing_context x structured
+    "uncovered_structured",  # (1 - focus_context_coverage) x structured
 )
 
 
@@ -63,8 +67,15 @@ class DeclineModel(msgspec.Struct, frozen=True):
     scale: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
-    cutoff: float  # decline below this probability
+    cutoff: float  # decline below this probability, on a context of prose
+    # ... and on a context mostly of table rows and form lines, where the probabilities sit lower: a table's
+    # right answer often misses words of the question that its headers hold only in part. None: ``cutoff``.
+    cutoff_structured: float | None = None
     note: str = ""  # how it was fitted, and its cross-validated figures
+
+    def cutoff_for(self, signals: dict[str, float]) -> float:
+        structured = float(signals.get("structured", 0.0)) >= STRUCTURED
+        return self.cutoff_structured if structured and self.cutoff_structured is not None else self.cutoff
 
     def probability(self, signals: dict[str, float]) -> float:
         z = self.intercept

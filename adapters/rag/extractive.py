@@ -102,10 +102,17 @@ def _value_fits(kind: str | None) -> Any:
     return None
 
 
-# Content words of questions that say what kind of answer is wanted, not what it is about.
+# The words that say what kind of answer is wanted ("how many", "the name"), the frame of a question ("what kind
+# of ...", "which one was used ..."), and fillers that a repair left behind.
 _GENERIC = frozenset(
-    ("many", "much", "according", "given", "have", "has", "get", "got", "run", "called", "named", "name", "number")
-)
+    [
+        "many", "much", "according", "given", "have", "has", "get", "got", "run", "called", "named", "name",
+        "number", "type", "kind", "sort", "example", "one", "ones", "used", "use", "make", "made", "want", "like",
+        "know", "known", "can", "could", "would", "should", "may", "might", "they", "them", "me", "not", "no",
+        "other", "another", "also", "some", "any", "more", "most", "mean", "meant", "think", "say", "said", "tell",
+        "scratch", "oops", "oh", "guess", "darn", "hmm", "okay", "actually", "sorry", "wait", "rather", "let",
+    ]
+)  # fmt: skip
 
 
 def _focus(question: str) -> set[str]:
@@ -351,11 +358,12 @@ class ExtractiveGenerator:
                 chosen_cell = rows.choose_cell(parsed, repaired, _value_fits(_answer_type(repaired)))
                 if chosen_cell is not None:
                     cell = rows.cell_answer(parsed, *chosen_cell)
-        signals = self._signals(repaired, documents, candidates, scores, dense, order, cell is not None)
+        structured = sum(flag for *_, flag in units) / (len(units) or 1)
+        signals = self._signals(repaired, documents, candidates, scores, dense, order, cell is not None, structured)
         probability = None
         if self.decline is not None:
             probability = self.decline.probability(signals)
-            cutoff = self.decline.cutoff if self.weights.threshold is None else self.weights.threshold
+            cutoff = self.decline.cutoff_for(signals) if self.weights.threshold is None else self.weights.threshold
             declines = probability < cutoff
         else:
             declines = confidence < (0.746 if self.weights.threshold is None else self.weights.threshold)
@@ -393,10 +401,12 @@ class ExtractiveGenerator:
         dense: list[float],
         order: list[int],
         cell: bool,
+        structured: float,
     ) -> dict[str, float]:
         """What the decline model reads (``decline.FEATURES``)."""
         chunk_scores = [float(document.score or 0.0) for document in documents]
         signals = {
+            "structured": structured,
             "chunk_top": chunk_scores[0] if chunk_scores else 0.0,
             "chunk_gap": chunk_scores[0] - chunk_scores[1] if len(chunk_scores) > 1 else chunk_scores[0],
         }
@@ -413,6 +423,10 @@ class ExtractiveGenerator:
         focus_stems = {stem(term) for term in focus}
         context_stems = {stem(term) for term in context_terms}
         signals["focus_missing_context"] = float(min(3, len(focus_stems - context_stems)))
+        # Tables and forms label their values with the very words a question uses ("Permit", "Totals"), where
+        # prose paraphrases: a word of the question missing from them says more (a product, for a linear model).
+        signals["focus_missing_structured"] = signals["focus_missing_context"] * structured
+        signals["uncovered_structured"] = (1.0 - signals["focus_context_coverage"]) * structured
         numbers = {w.lower().strip(".,") for w in salient if w[:1].isdigit()}
         names = {w.lower() for w in salient if not w[:1].isdigit()}
         # a date of the question counts as one number, in whatever form the context writes it

@@ -5,6 +5,7 @@ from __future__ import annotations
 from haystack import Document
 
 from domain.events import Reference
+from domain.views import page_numbers
 
 
 def reference(document: Document) -> Reference:
@@ -16,7 +17,7 @@ def reference(document: Document) -> Reference:
         document_name=meta["document_name"],
         chunk_ordinal=int(meta["ordinal"]),
         chunk_id=int(meta["chunk_id"]),
-        pages=tuple(int(page) for page in str(meta["pages"]).split(",") if page),
+        pages=page_numbers(str(meta["pages"])),
         score=float(document.score or 0.0),
         content=document.content or "",
     )

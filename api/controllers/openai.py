@@ -66,7 +66,7 @@ from domain.errors import InvalidCommand, NotFound, ParleyError, PermissionDenie
 from domain.events import Reference
 from domain.ports import SearchQuery
 from domain.usecases.ask import AnswerOverrides, Ask, Asked
-from domain.views import ReferenceView
+from domain.views import ReferenceView, page_numbers
 
 RAG_MODEL = "parley-rag"  # the default model, answering over a collection
 MODELS_LISTED_AT = int(time.time())  # a model's `created`: when this process started serving it
@@ -223,7 +223,7 @@ def _citations(references: list[ReferenceView], text: str) -> tuple[list[Citatio
     citations, annotations = [], []
     for row in references:
         marker = f"[{row.rank + 1}]"
-        pages = [int(page) for page in row.pages.split(",") if page]
+        pages = list(page_numbers(row.pages))
         citations.append(
             Citation(
                 marker=marker,

@@ -177,3 +177,34 @@ def test_a_worker_killed_mid_job_costs_nothing_but_time(deployment: list[Any], r
     assert job.overall_status == "completed" and not job.errors, job
     documents = second["collections"].list_documents_for_collection(collection.id, limit=100)
     assert sorted(d.name for d in documents) == sorted(f"killed-{n}.txt" for n in range(20))  # each exactly once
+
+
+def test_a_file_that_workers_die_on_is_given_up(deployment: list[Any], running: tuple[Any, ...]) -> None:
+    """Three workers took the item in turn and died on it (claims whose leases ran out at once): the next worker
+    that takes it fails the item with the reason instead of dying too, and the job finishes."""
+    from adapters.postgres.work_queue import PostgresWorkQueue
+
+    first, _ = deployment
+    alive = [worker for worker in running[2] if worker.poll() is None]
+    collection = first["collections"].create_collection(rest.CollectionCreateRequest(name="Doomed", description=""))
+    uploads = upload_files(first, 2, "doomed")
+    queue = PostgresWorkQueue(running[3])
+    for worker in alive:  # paused, so that the dying ones below take the items first
+        worker.send_signal(signal.SIGSTOP)
+    try:
+        job = first["ingestion"].create_ingest_upload_job(uploads[:1], collection_id=collection.id)
+        claims = [queue.claim(f"doomed-{n}", 0.0) for n in range(3)]  # each lease over as soon as taken
+        assert [(c.item_id, c.attempts) for c in claims if c is not None] == [(uploads[0], n) for n in (1, 2, 3)]
+    finally:
+        for worker in alive:
+            worker.send_signal(signal.SIGCONT)
+        queue.close()
+    deadline = time.monotonic() + 60
+    while (job := first["jobs"].get_job(job.id)).overall_status == "in progress":
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job.overall_status == "failed" and "3 attempts to ingest it did not finish" in " ".join(job.errors), job
+    assert first["collections"].list_documents_for_collection(collection.id, limit=10) == []
+    # The other file is ingested as ever: the workers are alive and well.
+    first["ingestion"].ingest_upload(uploads[1:], collection_id=collection.id, timeout=120)
+    assert [d.name for d in first["collections"].list_documents_for_collection(collection.id)] == ["doomed-1.txt"]

@@ -74,6 +74,25 @@ def test_the_decline_model_is_a_standardised_logistic_regression() -> None:
     toy = DeclineModel(features=("best",), mean=(0.5,), scale=(0.1,), coef=(2.0,), intercept=0.0, cutoff=0.5)
     assert toy.probability({"best": 0.5}) == pytest.approx(0.5)
     assert toy.probability({"best": 0.6}) == pytest.approx(1 / (1 + 2.718281828**-2.0))
+    assert toy.cutoff_for({"structured": 1.0}) == 0.5  # one cutoff when none was fitted for tables
+    assert fitted.cutoff_structured is not None and 0.0 < fitted.cutoff_structured < 1.0
+    assert fitted.cutoff_for({"structured": 0.9}) == fitted.cutoff_structured
+    assert fitted.cutoff_for({"structured": 0.1}) == fitted.cutoff_for({}) == fitted.cutoff
+
+
+def test_a_structured_context_is_told_apart_in_the_signals(model: ExtractiveGenerator) -> None:
+    """The table and prose cutoffs follow the share of table rows and form lines in the context."""
+    prose = "The Kestrel Point lighthouse was decommissioned in 1987. Its last keeper was Morwenna Tregarthen."
+    table = signals_of(model, "How many rent checks did Kentucky run?", TABLE)
+    told = signals_of(model, "When was the lighthouse decommissioned?", prose)
+    assert table["structured"] >= 0.5 > told["structured"] == 0.0
+    assert table["focus_missing_structured"] == table["focus_missing_context"] * table["structured"] > 0  # "rent"
+    assert told["focus_missing_structured"] == told["uncovered_structured"] == 0.0
+
+
+def signals_of(model: ExtractiveGenerator, question: str, content: str) -> dict[str, float]:
+    documents = [Document(content=content, score=0.9, meta={"document_name": "t.pdf", "pages": "1"})]
+    return dict(model.run(messages=[], question=question, documents=documents)["replies"][0].meta["signals"])
 
 
 # Two chunks of a Federal Register notice, as the PDF parser reads them
