@@ -28,6 +28,7 @@ TABLES = (
     "suggested_questions",
     "chunks",
     "chat_sessions",
+    "deleted_sessions",
     "messages",
     "message_references",
     "jobs",
@@ -204,9 +205,14 @@ def project(conn: SQLWriter, record: RecordedEvent, event: ev.AnyEvent) -> None:
                 (at, event.session_id),
             )
         case ev.ChatSessionDeleted() | ev.ChatSessionErased():  # erasing a deleted session finds nothing left
-            row = conn.execute("SELECT collection_id FROM chat_sessions WHERE id = ?", (event.session_id,)).fetchone()
+            found = "SELECT collection_id, owner FROM chat_sessions WHERE id = ?"
+            row = conn.execute(found, (event.session_id,)).fetchone()
             if row is not None and row[0]:
                 conn.execute("UPDATE collections SET sessions_count = sessions_count - 1 WHERE id = ?", (row[0],))
+            if isinstance(event, ev.ChatSessionErased):
+                conn.execute("DELETE FROM deleted_sessions WHERE id = ?", (event.session_id,))
+            elif row is not None:
+                conn.execute("INSERT INTO deleted_sessions (id, owner) VALUES (?, ?)", (event.session_id, row[1]))
             conn.execute(
                 "DELETE FROM message_references WHERE message_id IN (SELECT id FROM messages WHERE session_id = ?)",
                 (event.session_id,),

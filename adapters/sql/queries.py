@@ -405,8 +405,13 @@ class SQLReadModelQueries:
         )
 
     def owned_ids(self, username: str) -> dict[str, list[str]]:
-        """What ``username`` owns, by kind: what deleting the user deletes."""
-        tables = {"collection": "collections", "chat": "chat_sessions", "template": "prompt_templates"}
+        """What ``username`` owns, by kind: what deleting the user deletes (``chat``: the sessions they deleted
+        too, until they are erased)."""
+        tables = {
+            "collection": "collections",
+            "chat": "(SELECT id, owner FROM chat_sessions UNION ALL SELECT id, owner FROM deleted_sessions) AS s",
+            "template": "prompt_templates",
+        }
         return {
             kind: [
                 row["id"]

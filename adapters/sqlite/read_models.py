@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS chat_sessions (
     updated_at TEXT NOT NULL, latest_message_content TEXT, prompt_template_id TEXT
 );
 CREATE INDEX IF NOT EXISTS chat_sessions_by_collection ON chat_sessions (collection_id, updated_at);
+-- A deleted session whose key is not shredded yet: its owner's deletion erases it too.
+CREATE TABLE IF NOT EXISTS deleted_sessions (id TEXT PRIMARY KEY, owner TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, session_id TEXT NOT NULL, seq INTEGER NOT NULL, content TEXT NOT NULL,
     reply_to TEXT, error TEXT, username TEXT, created_at TEXT NOT NULL, llm TEXT, llm_args TEXT,

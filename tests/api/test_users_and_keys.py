@@ -235,6 +235,9 @@ def test_a_deleted_user_is_gone_from_every_read_but_not_from_the_log(
     collection = collection_with(fay, "Fay's", BEES)
     session = fay["chat"].create_chat_session(collection_id=collection)
     fay["chat"].get_completion(session.id, rest.ChatCompletionRequest(message="How many beehives?"))
+    deleted_before = fay["chat"].create_chat_session(collection_id=collection)  # and deleted by fay herself
+    fay["chat"].get_completion(deleted_before.id, rest.ChatCompletionRequest(message="Where are the hives kept?"))
+    assert fay["chat"].delete_chat_session_without_preload_content(deleted_before.id).status == 204
     deletion = fay["permissions"].request_current_user_deletion()
     with pytest.raises(ApiException) as wrong:
         fay["permissions"].confirm_current_user_deletion(rest.ConfirmUserDeletionRequest(delete_id="not-it"))
@@ -254,6 +257,7 @@ def test_a_deleted_user_is_gone_from_every_read_but_not_from_the_log(
     store = CryptoShreddingEventStore(SQLiteEventStore(server.data_dir / "events.sqlite3"), keys)
     try:
         kept = store.read_stream(f"chat-{session.id}")
+        earlier = store.read_stream(f"chat-{deleted_before.id}")
         user_events = [record.type for record in store.read_stream(f"user-{user_id}")]
     finally:
         store.close()
@@ -261,6 +265,9 @@ def test_a_deleted_user_is_gone_from_every_read_but_not_from_the_log(
     assert [r.type for r in kept[:3]] == ["ChatSessionCreated", "QuestionAsked", "AnswerGenerated"]
     assert kept[-1].type == "ChatSessionErased" and kept[-1].metadata.actor == user_id
     assert b"beehives" not in kept[1].data and b"[erased]" in kept[1].data
+    # The session she had deleted herself is erased as well, not only deleted.
+    assert [r.type for r in earlier][-2:] == ["ChatSessionDeleted", "ChatSessionErased"]
+    assert b"hives kept" not in earlier[1].data and b"[erased]" in earlier[1].data
     assert user_events == ["UserCreated", "UserDeletionRequested", "UserDeleted"]
 
     # An admin deletes a user the same way; an admin user is not deleted.

@@ -425,6 +425,11 @@ class ReadModelContract:
         light = live.queries.collection(ids["light"])
         assert light.document_count == 1 and light.sessions_count == 0
         assert live.queries.references("a1") == [] and live.queries.message("a1") is None
+        # Its owner's deletion must still find it, to erase it, until it is erased.
+        assert live.queries.owned_ids("ana")["chat"] == [ids["session"]]
+        log.append(f"chat-{ids['session']}", ev.ChatSessionErased(session_id=ids["session"]))
+        live.sync()
+        assert live.queries.owned_ids("ana")["chat"] == []
         log.append(f"collection-{ids['cider']}", ev.CollectionDeleted(collection_id=ids["cider"]))
         live.sync()
         assert live.queries.document("orchard") is None and live.queries.suggested_questions(ids["cider"], 5) == []
