@@ -50,6 +50,11 @@ NEVER_DECLINE = {"PARLEY_DECLINE_THRESHOLD": "-9"}
 TRAIN_QUESTIONS = Path(__file__).parent / "data" / "realdocs-train.jsonl"
 
 
+def data_set(source: str) -> str:
+    """The data set of a question's source: "realdocs" for the realdocs dev and training questions alike."""
+    return source.removesuffix("_train")
+
+
 def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
     chat = rest.ChatApi(api)
     rows = []
@@ -68,7 +73,7 @@ def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]]
         rows.append(
             {
                 "source": source,
-                "group": f"{source.split('_')[0]}:{question.get('doc')}",  # a PDF's dev and training questions
+                "group": f"{data_set(source)}:{question.get('doc')}",  # a PDF's dev and training questions
                 "answerable": bool(question["answerable"]),
                 "kind": question.get("kind", "prose"),
                 "contains": bool(question["answerable"]) and contains_span(answer.body, question["answers"]),
@@ -135,7 +140,7 @@ def choose_cutoff(probabilities: np.ndarray, rows: list[dict[str, Any]], min_ans
     Disfl-QA's answerable questions (a data set without unanswerable questions here is left out of the mean)."""
     sources = {}
     for source in ("disflqa", "realdocs"):
-        index = [i for i, r in enumerate(rows) if r["source"].split("_")[0] == source]  # realdocs_train too
+        index = [i for i, r in enumerate(rows) if data_set(r["source"]) == source]
         if index:
             sources[source] = (index, [rows[i] for i in index])
     best, best_balanced = 0.0, -1.0
@@ -211,7 +216,7 @@ def main() -> None:
     real = sources != "disflqa"  # the dev and the training questions on the PDFs
     n_disfl, n_real = int((~real).sum()), int((sources == "realdocs").sum())
     weights = np.where(real, args.realdocs_weight * n_disfl / max(int(real.sum()), 1), 1.0)
-    strata = np.array([f"{s.split('_')[0]}-{label}" for s, label in zip(sources, y, strict=True)])
+    strata = np.array([f"{data_set(s)}-{label}" for s, label in zip(sources, y, strict=True)])
     groups = np.array([r.get("group") or f"{r['source']}:{i}" for i, r in enumerate(rows)])
     out_of_fold = np.zeros(len(rows), dtype=bool)
     probability = np.zeros(len(rows))

@@ -197,13 +197,10 @@ class Ingestor:
         state = self.handler.load(job, stream)
         if state is None or state.finished or upload_id not in state.pending:
             return 0
-        failed = job.FinishJobItem(job_id=job_id, item_id=upload_id, status="failed",
-                                   error=f"upload {upload_id}: {reason}")  # fmt: skip
         try:
-            recorded = self.handler.execute(job, stream, failed)
+            position = self._fail_item(job_id, upload_id, reason)
         except InvalidCommand:  # another worker recorded the item meanwhile
             return 0
-        position = recorded.commit_position if recorded else 0
         return max(position, self._finish_if_done(job_id, position))
 
     def _finish_if_done(self, job_id: str, position: int) -> int:
@@ -219,13 +216,17 @@ class Ingestor:
         return finished.commit_position if finished else 0
 
     def _abandon(self, job_id: str, pending: Sequence[str], reason: str) -> int:
-        stream = stream_name("job", job_id)
         for upload_id in pending:
-            error = f"upload {upload_id}: {reason}; ingest it again"
-            self.handler.execute(job, stream, job.FinishJobItem(job_id=job_id, item_id=upload_id, status="failed",
-                                                                error=error))  # fmt: skip
-        finished = self.handler.execute(job, stream, job.FinishJob(job_id=job_id))
+            self._fail_item(job_id, upload_id, f"{reason}; ingest it again")
+        finished = self.handler.execute(job, stream_name("job", job_id), job.FinishJob(job_id=job_id))
         return finished.commit_position if finished else 0
+
+    def _fail_item(self, job_id: str, upload_id: str, reason: str) -> int:
+        """Record one item of a job as failed, its error naming the upload; the log position of the event."""
+        failed = job.FinishJobItem(job_id=job_id, item_id=upload_id, status="failed",
+                                   error=f"upload {upload_id}: {reason}")  # fmt: skip
+        recorded = self.handler.execute(job, stream_name("job", job_id), failed)
+        return recorded.commit_position if recorded else 0
 
     def _prepare(
         self,
