@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
@@ -15,7 +16,7 @@ from haystack.dataclasses import ChatMessage
 
 from adapters.rag import rows
 from adapters.rag.decline import DeclineModel, load_model
-from adapters.rag.text import CITATION, WORD, content_words, stem, stems
+from adapters.rag.text import CITATION, WORD, content_words, find_word, stem, stems
 from domain.answering import DECLINE
 from domain.chunking import split_sentences
 
@@ -183,16 +184,16 @@ def _without_source(question: str) -> str:
     return stripped if len(content_words(stripped)) >= 2 else question
 
 
-def _units(content: str) -> list[tuple[str, bool]]:
+def _units(content: str) -> list[tuple[str, bool, str]]:
     """The units an answer can quote, each with whether it is structured (a table row, or a line of a block
-    laid out as lines) rather than a sentence of prose.
+    laid out as lines) rather than a sentence of prose, and for a line the block it is a line of.
 
     A table row is one unit whole (its headers may hold a full stop: "No. Of"). A sentence laid out on several
     lines (a form, a list of results) gives its lines as units too, so that a value in it is answered
     with its line, not with the whole block. A short line just before a table's rows is its caption: it is
     context for the rows, never an answer by itself.
     """
-    units: list[tuple[str, bool]] = []
+    units: list[tuple[str, bool, str]] = []
     block: list[str] = []
 
     def flush(before_rows: bool) -> None:
@@ -207,19 +208,98 @@ def _units(content: str) -> list[tuple[str, bool]]:
                 elif line:
                     lines.append(line)
             if len(sentence) <= 300 or len(lines) < 2:
-                units.append((sentence, False))
+                units.append((sentence, False, ""))
             if len(lines) >= 2 and (len(sentence) > 300 or len(lines) >= 4):
-                units.extend((line, True) for line in lines)
+                units.extend((line, True, sentence) for line in lines)
         block.clear()
 
     for line in content.split("\n"):
-        if ": " in line and "; " in line and rows.parse_row(line) is not None:
+        if _is_row(line):
             flush(before_rows=True)
-            units.append((line.strip(), True))
+            units.append((line.strip(), True, ""))
         else:
             block.append(line)
     flush(before_rows=False)
-    return [(unit, structured) for unit, structured in units if _answerable_unit(unit)]
+    return [unit for unit in units if _answerable_unit(unit[0])]
+
+
+class _Headings:
+    """The text of a chunk with its table rows blanked out, lower-cased, and where a word first occurs in it
+    (looked up for a question's words only, and kept)."""
+
+    def __init__(self, content: str) -> None:
+        self.text = _without_rows(content).lower()
+        self._first: dict[str, int] = {}
+
+    def first(self, term: str) -> int:
+        if term not in self._first:
+            at = find_word(self.text, term)
+            self._first[term] = at if at >= 0 else sys.maxsize
+        return self._first[term]
+
+
+class _Surroundings(NamedTuple):
+    """What a unit is read with: the text above it in its chunk (the caption, the headings and the title of a
+    row; what the sentences before one speak of), for a line of a block laid out as lines (a form, a caption)
+    its block ("Knowles" : "v. : No. 07-1315" : "Mirzayance"), and the chunks before its chunk in its document.
+    Only what is above counts besides: the lines below a title (its answers) would lend it their words."""
+
+    position: int  # where the unit starts in its chunk (lower-cased); -1 when it cannot be found there
+    headings: _Headings
+    block: frozenset[str]
+    before: set[str]
+
+    def holds(self, term: str) -> bool:
+        return self.headings.first(term) < self.position or term in self.block or term in self.before
+
+
+def _surroundings(content: str, units: list[tuple[str, bool, str]], before: set[str]) -> list[_Surroundings]:
+    """The surroundings of each unit of a chunk (``_units``), in reading order."""
+    headings = _Headings(content)
+    lowered = content.lower()
+    blocks: dict[str, frozenset[str]] = {}
+    found: list[_Surroundings] = []
+    start = 0
+    for unit, _, block in units:
+        first = unit.split("\n", 1)[0].strip().lower()
+        # a wrapped line was joined to the next one ("Petitioner :" + "v. : No. 07-1315"): its start is enough
+        position = next((p for n in (40, 12) if (p := lowered.find(first[:n], start)) >= 0), -1) if first else -1
+        start = max(start, position)  # units come in reading order: a repeated line is found where it is
+        if block not in blocks:
+            blocks[block] = frozenset(content_words(block))
+        found.append(_Surroundings(position, headings, blocks[block], before))
+    return found
+
+
+def _terms_before(documents: list[Document]) -> list[set[str]]:
+    """For each context chunk, the content words of the context's chunks that come before it in its document
+    (rows aside): a table's title and headers are on its first page, its rows on the next ones."""
+    keys = [(document.meta.get("document_id"), document.meta.get("ordinal")) for document in documents]
+    earlier = [
+        [
+            rank
+            for rank, (other_id, other_ordinal) in enumerate(keys)
+            if document_id is not None
+            and other_id == document_id
+            and ordinal is not None
+            and other_ordinal is not None
+            and int(other_ordinal) < int(ordinal)
+        ]
+        for document_id, ordinal in keys
+    ]
+    needed = {rank for ranks in earlier for rank in ranks}
+    words = {rank: set(content_words(_without_rows(documents[rank].content or ""))) for rank in needed}
+    return [set().union(*(words[rank] for rank in ranks)) for ranks in earlier]
+
+
+def _without_rows(content: str) -> str:
+    """``content`` with its table rows blanked out (in place: offsets stay): what a row is read with is its
+    table's title, caption and headers, not the other rows, which name other entities."""
+    return "\n".join(" " * len(line) if _is_row(line) else line for line in content.split("\n"))
+
+
+def _is_row(line: str) -> bool:
+    return ": " in line and "; " in line and rows.parse_row(line) is not None
 
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -254,7 +334,8 @@ class ReaderWeights(msgspec.Struct, frozen=True):
     missing_name: float = 0.1  # doubt per number or name of the question missing from the sentence (at most 2)
     missing_number: float = 0.05  # penalty per number of the question missing from the sentence (at most 2)
     cell: float = 0.2  # a table row that holds the question's entities and a cell whose header it names
-    context: float = 0.5  # credit for a question term found around a table row or form line, not in it
+    context: float = 0.5  # credit for a question term found above the sentence in its chunk, not in it
+    context_name: float = 1.0  # ... for a number or name of the question found there: what the sentence is about
     no_focus: float = 0.1  # penalty: the sentence holds none of the question's lower-case content words (a title)
     no_shape: float = 0.5  # penalty: an email address, phone number or web address is asked and this is none
     no_number: float = 0.1  # penalty: a "how many" question, and the sentence has no number but the question's
@@ -280,7 +361,9 @@ class ExtractiveGenerator:
 
     - ``answer``: each sentence of the context chunks is scored against the question (see ``ReaderWeights``):
       embedding similarity to the question as asked and as repaired (sentence vectors are precomputed at
-      ingestion), IDF-weighted term overlap, answer-type cues, and the retrieval score of its chunk. The best one
+      ingestion), IDF-weighted term overlap (a word of the question found above the sentence, in its chunk or an
+      earlier chunk of its document, counts too: fully for a name or number, half for another word), answer-type
+      cues, and the retrieval score of its chunk. The best one
       or two sentences form the answer, each followed by the citation marker of its chunk (``[1]`` is the first
       context chunk). Below the confidence threshold the answer starts with exactly ``Not found in the
       documents.``; with no context at all (``llm_only``) it always declines: it has no knowledge of its own.
@@ -332,15 +415,15 @@ class ExtractiveGenerator:
         )
         if task in ("map", "reduce"):
             return {"replies": [self._summarise(question, asked, documents, task)]}
-        units = [
-            (rank, float(document.score or 0.0), unit, structured)
-            for rank, document in enumerate(documents)
-            for unit, structured in _units(document.content or "")
-        ]
+        units: list[tuple[int, float, str, bool]] = []
+        # Each unit is read with what its chunk says above it: the caption, headings and title name the entities
+        # of a table row ("NICS ... November 2015"), the sentences before one the subject it goes on about.
+        contexts: list[_Surroundings] = []
+        for (rank, document), before in zip(enumerate(documents), _terms_before(documents), strict=True):
+            own = _units(document.content or "")
+            units.extend((rank, float(document.score or 0.0), unit, structured) for unit, structured, _ in own)
+            contexts.extend(_surroundings(document.content or "", own, before))
         candidates = [(rank, score, unit) for rank, score, unit, _ in units]
-        # A table row or a line of a form is read with its chunk around it: the caption, the headings, the
-        # document's title name the entities ("NICS ... November 2015") that the row itself does not repeat.
-        contexts = [(documents[rank].content or "") if structured else "" for rank, _, _, structured in units]
         repaired = repaired_question or question
         meant = asked if repaired == question else self.embedder.embed([repaired])[0]
         scores, dense = self._score(repaired, meant, asked, candidates, contexts)
@@ -595,7 +678,7 @@ class ExtractiveGenerator:
         meant: np.ndarray,
         asked: np.ndarray,
         candidates: list[tuple[int, float, str]],
-        contexts: list[str] | None = None,
+        contexts: list[_Surroundings] | None = None,
     ) -> tuple[list[float], list[float]]:
         if not candidates:
             return [], []
@@ -615,14 +698,16 @@ class ExtractiveGenerator:
         numbers = [word.lower() for word in _salient(question) if word[:1].isdigit()]
         question_lowered = question.lower()
         focus = _focus(question)
+        named = set(content_words(" ".join(_salient(question))))  # its numbers and names, as terms
         person = wants == "name" and _PERSON_QUESTION.search(question) is not None
         scores = []
         for index, terms in enumerate(sentence_terms):
             rank, chunk_score, sentence = candidates[index]
             overlap = sum(idf[term] for term in question_terms & terms) / weight
-            if contexts and contexts[index]:
-                around = (question_terms - terms) & set(content_words(contexts[index]))
-                overlap += w.context * sum(idf[term] for term in around) / weight
+            if contexts:
+                around = {term for term in question_terms - terms if contexts[index].holds(term)}
+                overlap += w.context_name * sum(idf[term] for term in around & named) / weight
+                overlap += w.context * sum(idf[term] for term in around - named) / weight
             cue = w.answer_type if wants and _has_answer_type(wants, sentence, question_terms) else 0.0
             restates = 0.0 if terms - question_terms else w.restatement
             lowered = sentence.lower()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from adapters.rag.text import content_words
+from adapters.rag.text import content_words, find_word
 
 _PAIR = re.compile(r"^([^:;]{1,80}): (.+)$")
 _NUMERIC = re.compile(r"^[-+(]?[$€£]?\d[\d,. ]*%?\)?$")
@@ -76,7 +76,7 @@ def choose_cell(
 def _named(value: str, question: str) -> bool:
     """The question names this value as a whole ("Illinois", "474"), not as part of another ("0" in "2015")."""
     value = value.lower()
-    return len(value) >= 2 and re.search(rf"(?<!\w){re.escape(value)}(?!\w)", question) is not None
+    return len(value) >= 2 and find_word(question, value) >= 0
 
 
 def _matches(value: str, wanted: set[str]) -> bool:

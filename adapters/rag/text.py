@@ -62,6 +62,22 @@ def content_words(text: str) -> list[str]:
     return [word for word in WORD.findall(text.lower()) if word not in STOPWORDS]
 
 
+def find_word(text: str, word: str) -> int:
+    """Where ``word`` first occurs in ``text`` as a whole ("474" in "laid off 474", not the "0" in "2015"), or -1.
+    A plain search: a regular expression per word would churn the ``re`` module's cache."""
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or not _is_word(text[at - 1])) and (end == len(text) or not _is_word(text[end])):
+            return at
+        at = text.find(word, at + 1)
+    return -1
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
 
 

@@ -12,7 +12,7 @@ from adapters.minilm import MiniLMEmbedder
 from adapters.rag import extractive, rows
 from adapters.rag.decline import FEATURES, DeclineModel, load_model
 from adapters.rag.extractive import ExtractiveGenerator, ReaderWeights
-from adapters.rag.text import content_words, stem
+from adapters.rag.text import content_words, find_word, stem
 
 TABLE = "\n".join(
     [
@@ -201,3 +201,55 @@ def test_the_reader_reports_what_is_missing_from_the_context(model: ExtractiveGe
     assert signals["focus_missing_context"] >= 1  # "rent" is nowhere
     assert signals["numbers_missing_context"] == 1  # nor is that date (its "2015" and "3" are no match)
     assert set(FEATURES) <= set(signals)
+
+
+def test_a_sentence_is_read_with_the_names_of_the_sentences_above_it(model: ExtractiveGenerator) -> None:
+    documents = [
+        Document(
+            content="The Marlow Bridge crosses the river Teme at Ludlow. It was opened in 1823 and rebuilt in 1887.",
+            score=0.9,
+            meta={"document_name": "bridges.pdf", "pages": "1", "document_id": "b", "ordinal": 0},
+        ),
+        Document(
+            content="Further downstream, the Ledwyche footbridge was opened in 1901 by the parish.",
+            score=0.8,
+            meta={"document_name": "walks.pdf", "pages": "3", "document_id": "w", "ordinal": 4},
+        ),
+    ]
+    reply = model.run(messages=[], question="In what year was the Marlow Bridge opened?", documents=documents)
+    assert "1823" in (reply["replies"][0].text or "")
+
+
+def test_a_line_of_a_form_is_read_with_what_the_document_said_before_it(model: ExtractiveGenerator) -> None:
+    # The precinct's name is in the first chunk, its results in the next: the title block that names the
+    # precinct is no answer to who got the votes.
+    meta = {"document_name": "bulletin.pdf", "pages": "1", "document_id": "p"}
+    title = Document(
+        content="PRECINCT BULLETINS\nPRECINCT 0050003A ACTON\nGENERAL ELECTION 11/04/14\n1100 REGISTERED VOTERS",
+        score=0.8,
+        meta={**meta, "ordinal": 0},
+    )
+    results = [
+        "GOVERNOR", "EDMUND G BROWN DEM 201", "NEEL KASHKARI REP 247",
+        "SECRETARY OF STATE", "ALEX PADILLA DEM 150", "PETE PETERSON REP 280",
+        "SHERIFF", "JIM MCDONNELL 219", "PAUL TANAKA 101",
+        "ASSESSOR", "JOHN MORRIS 136", "JEFFREY PRANG 190",
+        "STATE MEASURE 45", "YES 140", "NO 185",
+    ]  # fmt: skip
+    documents = [
+        Document(
+            content="\n".join(results),
+            score=0.9,
+            meta={**meta, "ordinal": 1},
+        ),
+        title,
+    ]
+    question = "Which candidate for Sheriff received 219 votes in the Acton precinct 0050003A?"
+    reply = model.run(messages=[], question=question, documents=documents)["replies"][0].text or ""
+    assert "JIM MCDONNELL 219" in reply and "PRECINCT BULLETINS" not in reply, reply
+
+
+def test_a_word_is_found_only_as_a_whole_word() -> None:
+    assert find_word("laid off 474 in 2015", "474") == 9
+    assert find_word("in 2015", "0") == -1 and find_word("action act", "act") == 7
+    assert find_word("sj4172-1 tag", "sj4172") == 0 and find_word("under_score", "score") == -1
