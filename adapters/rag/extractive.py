@@ -253,9 +253,10 @@ class _Surroundings(NamedTuple):
         return self.headings.first(term) < self.position or term in self.block or term in self.before
 
 
-def _surroundings(content: str, units: list[tuple[str, bool, str]], before: set[str]) -> list[_Surroundings]:
-    """The surroundings of each unit of a chunk (``_units``), in reading order."""
-    headings = _Headings(content)
+def _surroundings(
+    content: str, units: list[tuple[str, bool, str]], headings: _Headings, before: set[str]
+) -> list[_Surroundings]:
+    """The surroundings of each unit of a chunk (``_units``), in reading order; ``headings`` is the chunk's."""
     lowered = content.lower()
     blocks: dict[str, frozenset[str]] = {}
     found: list[_Surroundings] = []
@@ -271,9 +272,10 @@ def _surroundings(content: str, units: list[tuple[str, bool, str]], before: set[
     return found
 
 
-def _terms_before(documents: list[Document]) -> list[set[str]]:
+def _terms_before(documents: list[Document], headings: list[_Headings]) -> list[set[str]]:
     """For each context chunk, the content words of the context's chunks that come before it in its document
-    (rows aside): a table's title and headers are on its first page, its rows on the next ones."""
+    (rows aside, as in each chunk's ``headings``): a table's title and headers are on its first page, its rows
+    on the next ones."""
     keys = [(document.meta.get("document_id"), document.meta.get("ordinal")) for document in documents]
     earlier = [
         [
@@ -288,7 +290,7 @@ def _terms_before(documents: list[Document]) -> list[set[str]]:
         for document_id, ordinal in keys
     ]
     needed = {rank for ranks in earlier for rank in ranks}
-    words = {rank: set(content_words(_without_rows(documents[rank].content or ""))) for rank in needed}
+    words = {rank: set(content_words(headings[rank].text)) for rank in needed}
     return [set().union(*(words[rank] for rank in ranks)) for ranks in earlier]
 
 
@@ -419,10 +421,12 @@ class ExtractiveGenerator:
         # Each unit is read with what its chunk says above it: the caption, headings and title name the entities
         # of a table row ("NICS ... November 2015"), the sentences before one the subject it goes on about.
         contexts: list[_Surroundings] = []
-        for (rank, document), before in zip(enumerate(documents), _terms_before(documents), strict=True):
+        headings = [_Headings(document.content or "") for document in documents]
+        befores = _terms_before(documents, headings)
+        for rank, document in enumerate(documents):
             own = _units(document.content or "")
             units.extend((rank, float(document.score or 0.0), unit, structured) for unit, structured, _ in own)
-            contexts.extend(_surroundings(document.content or "", own, before))
+            contexts.extend(_surroundings(document.content or "", own, headings[rank], befores[rank]))
         candidates = [(rank, score, unit) for rank, score, unit, _ in units]
         repaired = repaired_question or question
         meant = asked if repaired == question else self.embedder.embed([repaired])[0]
