@@ -28,6 +28,7 @@ from pdfplumber.page import Page
 from pdfplumber.pdf import PDF
 from pdfplumber.utils.exceptions import PdfminerException
 
+from adapters.parsers.listings import has_rulers
 from adapters.parsers.ocr import (
     OcrBatch,
     OcrWorkers,
@@ -119,7 +120,7 @@ class PdfParser:
                     to_read.append((number, page, survey))
             tables_so_far = TableContext()  # a table continued on the next page keeps its headers
             for number, page, survey in to_read:  # while the OCR workers read the scans
-                if survey is not None and not survey.ruled:
+                if survey is not None and not survey.ruled and not has_rulers(survey.text):
                     pages[number] = ParsedPage(number, survey.text)
                     tables_so_far = TableContext()
                 else:

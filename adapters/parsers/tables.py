@@ -16,6 +16,8 @@ the same columns continues it and keeps its headers (``TableContext``).
 Words are read with ``x_tolerance`` 1 pt instead of pdfplumber's 3 pt on pages without space characters: there
 the gaps between words are 2-3 pt, and 3 pt ran them together (``TRAINFAREFORSENHAWLEY``).
 
+A listing printed in columns under rulers of dashes, without ruling lines, is read by ``listings.py``.
+
 A box of a few wide columns with long text in each (a precinct bulletin, a newsletter layout) is not a data
 table: its cells become text blocks, read column by column.
 """
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pdfplumber.page import Page
+
+from adapters.parsers.listings import find_listings, may_hold_listing
 
 Span = tuple[int, int]
 BLOCK_SEPARATOR = "\n\n"  # a blank line: the chunker splits there
@@ -62,6 +66,10 @@ def page_text(page: Page, context: TableContext | None = None) -> tuple[str, tup
         rendered = render_table(page, table, context)
         if rendered is not None:
             tables.append((table.bbox, rendered))
+    if may_hold_listing(page.chars):
+        rest = page.filter(lambda obj: not _inside_any(obj, [bbox for bbox, _ in tables])) if tables else page
+        words = rest.extract_words(x_tolerance=x_tolerance(page), y_tolerance=LINE_TOLERANCE)
+        tables.extend((listing.bbox, listing.text) for listing in find_listings(_text_lines(words), row_text))
     if not tables:
         return (page.extract_text(x_tolerance=x_tolerance(page)) or "").strip(), ()
     boxes = [bbox for bbox, _ in tables]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 import sys
 from collections import Counter
 from typing import Any, NamedTuple
@@ -21,6 +22,16 @@ from domain.answering import DECLINE
 from domain.chunking import split_sentences
 
 _NEGATIONS = frozenset({"not", "never", "no", "none", "neither", "nor", "without"})
+# An identifier asked for by its kind ("the docket number", "what tag number", "which software version"): its
+# answer is a code (07-1315, SJ4172-1, P12.1.2), not a count. The kind must be what is asked, not what names the
+# entity ("the make of the pistol with serial number ..."): at most two words stand between "what" and it.
+_ID_QUESTION = re.compile(
+    r"\b(what|which)( is| was| are| were)?( the)?( (?!(of|with|for|in|on|by)\b)[\w/-]+){0,2}? "
+    r"((docket|serial|case|file|tag|part|report|account|registration|licen[cs]e|reference|tracking|order|invoice|"
+    r"policy|permit|parcel|claim|identification|model|flight|version) (number|no\b|#)|(software|firmware|program) "
+    r"version)",
+    re.I,
+)
 _TIME_QUESTION = re.compile(r"\b(when|what year|which year|what century|what decade|what date|what month)\b", re.I)
 _COUNT_QUESTION = re.compile(
     r"\bhow (many|much|long|far|old|large|big|high|tall|often)\b|\bwhat (percentage|percent|number|amount)\b"
@@ -64,6 +75,8 @@ def _answer_type(question: str) -> str | None:
     for kind, (asks, _) in _CONTACTS.items():
         if asks.search(question):
             return kind
+    if _ID_QUESTION.search(question):
+        return "id"
     if _TIME_QUESTION.search(question):
         return "time"
     if _COUNT_QUESTION.search(question):
@@ -82,10 +95,33 @@ def _has_answer_type(kind: str, sentence: str, question_terms: set[str]) -> bool
         return bool(_TIME.search(sentence))
     if kind == "count":
         return bool(_COUNT.search(sentence))
+    if kind == "id":
+        return bool(_codes(sentence) - question_terms)
     if kind == "org" and _ORG.search(sentence):
         return True
     names = _NAME.findall(sentence) + _CAPS.findall(sentence)  # "Mercer", and "MCDONNELL" in upper-case records
     return any(name.lower() not in question_terms for name in names)
+
+
+_NOT_CODE = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}|[$€£].*|.*%")  # dates, money, shares
+_NUMBERED = re.compile(r"\b(?:no|nos|number|#)[.:]?\s*#?:?\s*(\d[\w./\u2013-]*)", re.I)  # "No. 4521", "#: 88"
+
+
+_CODE_CHARS = frozenset(string.ascii_letters + string.digits + "./#:-\u2013")
+
+
+def _codes(sentence: str) -> set[str]:
+    """The identifiers of a sentence, lower-cased: words with a digit and a letter or an inner dash or slash
+    (07-1315, SZH77919, Tag#:SJ3360-1, P12.1.2), and a number labelled as one ("No. 4521"); not dates or sums."""
+    found = {match.lower() for match in _NUMBERED.findall(sentence)}
+    for word in sentence.split():
+        word = word.strip(".,;:()[]\"'")
+        if not any(c.isdigit() for c in word) or not _CODE_CHARS.issuperset(word) or _NOT_CODE.fullmatch(word):
+            continue
+        inner = word[1:-1]
+        if any(c.isalpha() for c in word) or any(c in "-\u2013/" for c in inner) or inner.count(".") >= 2:
+            found.add(word.lower())
+    return found
 
 
 def _names_someone(sentence: str, question_terms: set[str]) -> bool:
@@ -96,7 +132,7 @@ def _names_someone(sentence: str, question_terms: set[str]) -> bool:
 
 def _value_fits(kind: str | None) -> Any:
     """Whether a table cell is the kind of value a question asks for."""
-    if kind in ("count", "time"):
+    if kind in ("count", "time", "id"):
         return lambda value: bool(re.search(r"\d", value))
     if kind in ("name", "org"):
         return lambda value: bool(re.search(r"[A-Za-z]{2}", value)) and not rows.is_numeric(value)
@@ -172,8 +208,8 @@ def _sentences(text: str) -> list[str]:
 # A question's pointer to its source ("according to the USDA Round-Up", "on the district's agenda of April 6"):
 # retrieval has found that source already; in the reader it would only favour the source's title line.
 _SOURCE = re.compile(
-    r",? *(according to\b[^,?]*|\b(in|on|from) the ((?!\b(in|on|from) the\b)[^,?])*?\b(report|agenda|bulletin|"
-    r"transcript|register|listing|"
+    r",? *(according to\b[^,?]*|\b(in|on|from) the ((?!\b(in|on|from) the\b)([^,?]|, (?=\d{4})))*?"
+    r"\b(report|agenda|bulletin|transcript|register|listing|"
     r"search|document|notice|minutes)\b( of [^,?]*(, \d{4})?)?)",
     re.I,
 )
@@ -245,6 +281,7 @@ class _Surroundings(NamedTuple):
     Only what is above counts besides: the lines below a title (its answers) would lend it their words."""
 
     position: int  # where the unit starts in its chunk (lower-cased); -1 when it cannot be found there
+    structured: bool  # a table row or a line of a block laid out as lines, not a sentence of prose
     headings: _Headings
     block: frozenset[str]
     before: set[str]
@@ -261,14 +298,14 @@ def _surroundings(
     blocks: dict[str, frozenset[str]] = {}
     found: list[_Surroundings] = []
     start = 0
-    for unit, _, block in units:
+    for unit, structured, block in units:
         first = unit.split("\n", 1)[0].strip().lower()
         # a wrapped line was joined to the next one ("Petitioner :" + "v. : No. 07-1315"): its start is enough
         position = next((p for n in (40, 12) if (p := lowered.find(first[:n], start)) >= 0), -1) if first else -1
         start = max(start, position)  # units come in reading order: a repeated line is found where it is
         if block not in blocks:
             blocks[block] = frozenset(content_words(block))
-        found.append(_Surroundings(position, headings, blocks[block], before))
+        found.append(_Surroundings(position, structured, headings, blocks[block], before))
     return found
 
 
@@ -341,6 +378,7 @@ class ReaderWeights(msgspec.Struct, frozen=True):
     no_focus: float = 0.1  # penalty: the sentence holds none of the question's lower-case content words (a title)
     no_shape: float = 0.5  # penalty: an email address, phone number or web address is asked and this is none
     no_number: float = 0.1  # penalty: a "how many" question, and the sentence has no number but the question's
+    no_code: float = 0.1  # penalty: an identifier is asked (a docket number, a software version), and it has none
     no_name: float = 0.1  # penalty: a "who" question, and the sentence names nobody the question does not
     negation: float = 0.3  # doubt when the question negates and the sentence does not
     # Decline below this probability that the answer is right; None: the fitted model's own cutoff
@@ -702,6 +740,7 @@ class ExtractiveGenerator:
         numbers = [word.lower() for word in _salient(question) if word[:1].isdigit()]
         question_lowered = question.lower()
         focus = _focus(question)
+        focus_stems = {stem(term) for term in focus}  # "total" is the "Totals" column
         named = set(content_words(" ".join(_salient(question))))  # its numbers and names, as terms
         person = wants == "name" and _PERSON_QUESTION.search(question) is not None
         scores = []
@@ -715,7 +754,7 @@ class ExtractiveGenerator:
             cue = w.answer_type if wants and _has_answer_type(wants, sentence, question_terms) else 0.0
             restates = 0.0 if terms - question_terms else w.restatement
             lowered = sentence.lower()
-            if focus and not focus & terms:
+            if focus and not focus & terms and not focus_stems & {stem(term) for term in terms}:
                 restates += w.no_focus  # it names the question's entities only: a heading, a title
             if wants in _CONTACTS and not _CONTACTS[wants][1].search(sentence):
                 restates += w.no_shape  # an email address, a fax number: the answer must have that shape
@@ -723,8 +762,14 @@ class ExtractiveGenerator:
                 restates += w.no_name  # "Petitioner : v. : No. 07-1315" names no one who could have argued
             if wants == "count" and not any(n not in question_lowered for n in re.findall(r"\d[\d,.]*", lowered)):
                 restates += w.no_number  # a title ("... November 2015") is no count
+            if wants == "id" and not _codes(sentence) - question_terms:
+                restates += w.no_code  # the hearing's date line holds no docket number
             # a number the question names (a flight, a count, a serial) must be in the answer's row or sentence
-            missing = w.missing_number * min(2, sum(number not in lowered for number in numbers))
+            # ... or, for a row or a line, above it: the date of the agenda, the precinct of the bulletin
+            heading = contexts[index] if contexts and contexts[index].structured else None
+            missing = w.missing_number * min(
+                2, sum(number not in lowered and not (heading and heading.holds(number)) for number in numbers)
+            )
             row = rows.parse_row(sentence) if ": " in sentence and "; " in sentence else None
             cell = 0.0
             if row is not None:

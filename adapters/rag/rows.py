@@ -54,7 +54,7 @@ def choose_cell(
         if cue.search(question):
             wanted |= {_stem(word) for word in headers}
     lowered = question.lower()
-    entity = [i for i, (_, value) in enumerate(cells) if _named(value, lowered) or _matches(value, wanted)]
+    entity = [i for i, (header, value) in enumerate(cells) if _named(value, lowered) or _matches(value, header, wanted)]
     best, best_score = None, 0.0
     for index, (header, value) in enumerate(cells):
         if index in entity or not value:
@@ -79,8 +79,10 @@ def _named(value: str, question: str) -> bool:
     return len(value) >= 2 and find_word(question, value) >= 0
 
 
-def _matches(value: str, wanted: set[str]) -> bool:
-    words = {_stem(word) for word in content_words(value)}
+def _matches(value: str, header: str, wanted: set[str]) -> bool:
+    """Most words of the value are the question's, leaving out those that repeat its header: "Shelf 5" under
+    "Shelf" is the answer to "on which shelf", not an entity the question names."""
+    words = {_stem(word) for word in content_words(value)} - {_stem(word) for word in content_words(header)}
     return bool(words) and len(words & wanted) / len(words) >= 0.5 and not _NUMERIC.match(value)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 CITATION = re.compile(r"\s*\[\d+\]")  # a citation marker in an answer, "[3]", with the space before it
 
@@ -81,6 +82,7 @@ def _is_word(char: str) -> bool:
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function of a word, asked for the same words of every context again
 def stem(word: str) -> str:
     """A light stem, enough to match "sentenced" with "sentence" and "checks" with "check" (words of three
     letters or fewer stay as they are)."""

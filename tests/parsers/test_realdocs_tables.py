@@ -69,3 +69,13 @@ def test_a_layout_in_boxes_is_read_as_text_column_by_column() -> None:
     assert "JIM MCDONNELL 219" in bulletin and "1100 REGISTERED VOTERS" in bulletin
     sheriff = bulletin.index("SHERIFF")
     assert bulletin[sheriff + 1 : sheriff + 3] == ["JIM MCDONNELL 219", "PAUL TANAKA 61"]
+
+
+def test_a_fixed_width_listing_of_two_line_records_gives_one_row_per_record() -> None:
+    listing = lines(parse("san-jose-pd-firearm-sample.pdf"))
+    records = [line for line in listing if line.startswith("TYPE: ")]
+    assert len(records) == 12  # every record, the footer's legend none of them
+    (taurus,) = [line for line in records if "MAKE: TAURUS FORJAS;" in line]
+    assert "; SERIAL NUMBER: SZH77919; REPORT/TAG NUMBER: Tag#:SJ3360-1;" in taurus  # the line below, in its row
+    assert taurus.startswith("TYPE: PISTOL; ITEM: SEMI-AUTOMATIC; MAKE: TAURUS FORJAS; MODEL: PT40 PRO MIL'NU;")
+    assert listing[-1].startswith("Flags = e (evidence)")

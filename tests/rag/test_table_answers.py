@@ -160,8 +160,7 @@ def ranked(*chunks: tuple[str, float]) -> list[Document]:
 
 
 def test_a_number_or_a_person_asked_for_by_name_is_the_answer_type() -> None:
-    # "what is the docket number" asks for a number: the court's title line, which has none, is pushed down
-    assert extractive._answer_type("What is the docket number of the case Knowles v. Mirzayance?") == "count"
+    assert extractive._answer_type("What is the total number of NICS checks for Florida?") == "count"
     assert extractive._answer_type("Which candidate for Sheriff received 219 votes?") == "name"
     terms = set(content_words("Who argued on behalf of the petitioner in Knowles v. Mirzayance?"))
     assert not extractive._names_someone("Petitioner : v. : No. 07-1315", terms)  # "No." names nobody
@@ -253,3 +252,64 @@ def test_a_word_is_found_only_as_a_whole_word() -> None:
     assert find_word("laid off 474 in 2015", "474") == 9
     assert find_word("in 2015", "0") == -1 and find_word("action act", "act") == 7
     assert find_word("sj4172-1 tag", "sj4172") == 0 and find_word("under_score", "score") == -1
+
+
+def test_an_identifier_asked_for_by_its_kind_is_a_code_not_a_count() -> None:
+    assert extractive._answer_type("What is the docket number of the case Knowles v. Mirzayance?") == "id"
+    assert extractive._answer_type("Which FCC OPS software version does the directive require?") == "id"
+    assert extractive._answer_type("What tag number does the Sears Roebuck rifle have?") == "id"
+    # the serial number names the entity here; what is asked is its make
+    assert extractive._answer_type("What is the make of the pistol with serial number SZH77919?") is None
+    assert extractive._codes("Petitioner : v. : No. 07-1315") == {"07-1315"}
+    assert extractive._codes("install software version P12.1.2, part number 2274\u2013COL\u2013AC2\u201326") == {
+        "p12.1.2",
+        "2274\u2013col\u2013ac2\u201326",
+    }
+    # dates, sums, plain numbers and section references are no codes
+    assert not extractive._codes("Tuesday, January 13, 2009, 05/24/2016, $5.50, 7.65, 3.5%, 106(g), 40113")
+
+
+def test_a_docket_number_is_answered_with_the_line_that_holds_one(model: ExtractiveGenerator) -> None:
+    # the hearing's date line is as close in words, and holds numbers, but no docket number
+    caption = "\n".join(
+        [
+            *(str(number) for number in range(1, 26)),  # the transcript's line numbers
+            "Official - Subject to Final Review",
+            "IN THE SUPREME COURT OF THE UNITED STATES",
+            "- - - - - - - - - - - - - - - - - x",
+            "MICHAEL A. KNOWLES, :",
+            "WARDEN, :",
+            "Petitioner :",
+            "v. : No. 07-1315",
+            "ALEXANDRE MIRZAYANCE. :",
+            "- - - - - - - - - - - - - - - - - x",
+            "Washington, D.C.",
+            "Tuesday, January 13, 2009",
+            "The above-entitled matter came on for oral",
+            "argument before the Supreme Court of the United States",
+            "at 1:01 p.m.",
+            "APPEARANCES:",
+            "STEVEN E. MERCER, ESQ., Deputy Attorney General, Los",
+            "Angeles, Cal.; on behalf of the Petitioner.",
+        ]
+    )
+    question = "What is the docket number of the Supreme Court case Knowles v. Mirzayance?"
+    text = model.run(messages=[], question=question, documents=ranked((caption, 0.9)))["replies"][0].text or ""
+    assert "07-1315" in text and "January 13" not in text, text
+
+
+def test_a_row_whose_column_is_the_asked_word_in_another_form_is_no_title(model: ExtractiveGenerator) -> None:
+    # "total" is asked, the column is "Totals": the row must not take the penalty of a title line that holds
+    # none of the words asked about
+    question = "What was the total number of NICS firearm background checks for Florida in November 2015?"
+    row = [(0, 0.9, "State: Florida; Permit: 15,907; Handgun: 50,796; Totals: 103,532.")]
+    vector = model.embedder.embed([question])[0]
+    unpenalised = ExtractiveGenerator(model.embedder, ReaderWeights(threshold=0.0, no_focus=0.0))
+    assert model._score(question, vector, vector, row)[0] == unpenalised._score(question, vector, vector, row)[0]
+
+
+def test_a_value_that_repeats_its_header_is_the_answer_not_an_entity_named() -> None:
+    # "Shelf 5" under "Shelf": the question's "shelf" asks for that column; "Reagent Q" is what it names
+    cells = rows.parse_row("Code: R-116; Reagent: Reagent Q; Shelf: Shelf 5; Expiry: 2028-08.")
+    assert cells is not None
+    assert rows.choose_cell(cells, "On which shelf is Reagent Q kept?", None) == (2, [1])
