@@ -18,7 +18,7 @@ header line, is no accident. A listing continued on a page without its header is
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +56,9 @@ def may_hold_listing(chars: Sequence[dict[str, Any]]) -> bool:
     return sum(1 for char in chars if char["text"] in "-=_") >= 12
 
 
-def find_listings(lines: Sequence[Sequence[Word]], render: Any) -> list[Listing]:
+def find_listings(
+    lines: Sequence[Sequence[Word]], render: Callable[[Sequence[str], Sequence[str]], str]
+) -> list[Listing]:
     """The listings among a page's text ``lines`` (each a list of pdfplumber words in reading order, top to
     bottom); ``render(headers, values)`` writes one record as a line of text."""
     listings: list[Listing] = []
@@ -68,15 +70,16 @@ def find_listings(lines: Sequence[Sequence[Word]], render: Any) -> list[Listing]
             continue
         start = index
         index += 2 * len(layouts)
+        headers = [name for layout in layouts for name in layout.names]
         records: list[str] = []
         while index + len(layouts) <= len(lines):
-            cells = [_fit(lines[index + offset], layout) for offset, layout in enumerate(layouts)]
-            if any(fitted is None for fitted in cells) or len(cells[0] or {}) < 2:
+            fitted = [_fit(lines[index + offset], layout) for offset, layout in enumerate(layouts)]
+            cells = [line for line in fitted if line is not None]
+            if len(cells) < len(layouts) or len(cells[0]) < 2:
                 break
-            headers = [name for layout in layouts for name in layout.names]
             values = [
-                (fitted or {}).get(column, "")
-                for fitted, layout in zip(cells, layouts, strict=True)
+                line.get(column, "")
+                for line, layout in zip(cells, layouts, strict=True)
                 for column in range(len(layout.names))
             ]
             records.append(render(headers, values))

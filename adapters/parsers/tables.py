@@ -67,7 +67,8 @@ def page_text(page: Page, context: TableContext | None = None) -> tuple[str, tup
         if rendered is not None:
             tables.append((table.bbox, rendered))
     if may_hold_listing(page.chars):
-        rest = page.filter(lambda obj: not _inside_any(obj, [bbox for bbox, _ in tables])) if tables else page
+        ruled = [bbox for bbox, _ in tables]
+        rest = page.filter(lambda obj: not _inside_any(obj, ruled)) if tables else page
         words = rest.extract_words(x_tolerance=x_tolerance(page), y_tolerance=LINE_TOLERANCE)
         tables.extend((listing.bbox, listing.text) for listing in find_listings(_text_lines(words), row_text))
     if not tables:

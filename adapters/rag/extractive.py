@@ -751,7 +751,8 @@ class ExtractiveGenerator:
                 around = {term for term in question_terms - terms if contexts[index].holds(term)}
                 overlap += w.context_name * sum(idf[term] for term in around & named) / weight
                 overlap += w.context * sum(idf[term] for term in around - named) / weight
-            cue = w.answer_type if wants and _has_answer_type(wants, sentence, question_terms) else 0.0
+            has_kind = wants is not None and _has_answer_type(wants, sentence, question_terms)
+            cue = w.answer_type if has_kind else 0.0
             restates = 0.0 if terms - question_terms else w.restatement
             lowered = sentence.lower()
             if focus and not focus & terms and not focus_stems & {stem(term) for term in terms}:
@@ -762,7 +763,7 @@ class ExtractiveGenerator:
                 restates += w.no_name  # "Petitioner : v. : No. 07-1315" names no one who could have argued
             if wants == "count" and not any(n not in question_lowered for n in re.findall(r"\d[\d,.]*", lowered)):
                 restates += w.no_number  # a title ("... November 2015") is no count
-            if wants == "id" and not _codes(sentence) - question_terms:
+            if wants == "id" and not has_kind:
                 restates += w.no_code  # the hearing's date line holds no docket number
             # a number the question names (a flight, a count, a serial) must be in the answer's row or sentence
             # ... or, for a row or a line, above it: the date of the agenda, the precinct of the bulletin
