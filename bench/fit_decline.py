@@ -19,8 +19,11 @@ form looks like, so the model also trains on Parley's own questions on the same 
 (``bench/data/realdocs-train.jsonl``, 60 written for this, half of them unanswerable); they are never scored, and
 they sit in the fold of the dev questions on their PDF. The final model is fitted on everything.
 
-``python -m bench.fit_decline [--disflqa-data DIR] [--write]``; DIR is a data directory that
-``bench.disflqa_bench --data DIR`` ingested (it is ingested here otherwise).
+With ``--repeats N`` the cross-validation is also run with N draws of the folds, and the mean and range of the
+figures printed: with 24 realdocs questions, which question falls in which fold moves a figure by 0.05.
+
+``python -m bench.fit_decline [--disflqa-data DIR] [--signals FILE] [--repeats N] [--write]``; DIR is a data
+directory that ``bench.disflqa_bench --data DIR`` ingested (it is ingested here otherwise).
 """
 
 from __future__ import annotations
@@ -206,6 +209,9 @@ def main() -> None:
         default="answerable",
         help="learn an answerable question (default) or a right answer",
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="also cross-validate with this many draws of the folds, and summarise"
+    )
     parser.add_argument("--write", action="store_true", help=f"write the fitted model to {MODEL_PATH}")
     args = parser.parse_args()
     rows = collect(args.disflqa_data, args.signals)
@@ -218,15 +224,21 @@ def main() -> None:
     weights = np.where(real, args.realdocs_weight * n_disfl / max(int(real.sum()), 1), 1.0)
     strata = np.array([f"{data_set(s)}-{label}" for s, label in zip(sources, y, strict=True)])
     groups = np.array([r.get("group") or f"{r['source']}:{i}" for i, r in enumerate(rows)])
-    out_of_fold = np.zeros(len(rows), dtype=bool)
-    probability = np.zeros(len(rows))
-    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
-    for train, test in folds.split(x, strata, groups):
-        model = fit(x[train], target[train], weights[train])
-        train_rows = [rows[i] for i in train]
-        cutoffs = choose_cutoffs(model.predict_proba(x[train])[:, 1], train_rows, args.min_answered)
-        probability[test] = model.predict_proba(x[test])[:, 1]
-        out_of_fold[test] = declines(probability[test], [rows[i] for i in test], cutoffs)
+
+    def cross_validate(seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each question's out-of-fold probability and decline, with the folds that ``seed`` draws."""
+        out_of_fold = np.zeros(len(rows), dtype=bool)
+        probability = np.zeros(len(rows))
+        folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
+        for train, test in folds.split(x, strata, groups):
+            model = fit(x[train], target[train], weights[train])
+            train_rows = [rows[i] for i in train]
+            cutoffs = choose_cutoffs(model.predict_proba(x[train])[:, 1], train_rows, args.min_answered)
+            probability[test] = model.predict_proba(x[test])[:, 1]
+            out_of_fold[test] = declines(probability[test], [rows[i] for i in test], cutoffs)
+        return probability, out_of_fold
+
+    probability, out_of_fold = cross_validate(0)
     report = {}
     for source in ("disflqa", "realdocs", "realdocs_train"):
         index = [i for i, r in enumerate(rows) if r["source"] == source]
@@ -240,6 +252,18 @@ def main() -> None:
                 of_kind = [i for i in index if rows[i]["answerable"] and rows[i]["kind"] == kind]
                 right = sum(rows[i]["contains"] and not out_of_fold[i] for i in of_kind) / max(len(of_kind), 1)
                 print(f"{source}: cross-validated, {kind} questions with a gold span in the answer {right:.3f}")
+    if args.repeats > 1:  # a few questions decide the realdocs figures: how much they move with the folds
+        print(f"repeated cross-validation, {args.repeats} draws of the folds: mean (min - max)")
+        draws = [cross_validate(seed)[1] for seed in range(args.repeats)]
+        for source in ("disflqa", "realdocs"):
+            index = [i for i, r in enumerate(rows) if r["source"] == source]
+            runs = [figures([rows[i] for i in index], declined[index]) for declined in draws]
+            summary = {
+                key: f"{np.mean([r[key] for r in runs]):.3f} ({min(r[key] for r in runs):.2f} - "
+                f"{max(r[key] for r in runs):.2f})"
+                for key in ("answered", "gold_in_answered", "gold_of_answerable", "declined", "balanced")
+            }
+            print(f"{source}: {summary}")
     final = fit(x, target, weights)
     scaler, regression = final.named_steps["standardscaler"], final.named_steps["logisticregression"]
     cutoff, cutoff_structured = choose_cutoffs(final.predict_proba(x)[:, 1], rows, args.min_answered)

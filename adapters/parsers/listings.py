@@ -12,7 +12,9 @@ SZH77919; ...``).
 The listing ends at the first record that does not fit: a line with a word outside every column, or too few
 lines. A header of one line over its rulers is left as text: free text below it (a legend, a footer) can fall
 inside its columns as well as a record does, where a record of two lines or more, each fitting its own
-header line, is no accident. A listing continued on a page without its header is left as text.
+header line, is no accident. A listing continued on the next page without its header (a report runs on from
+page to page in the same columns) keeps the headers of the page before: its records are read from the first
+lines of the page that fit them, after at most a few lines of running header.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ class Listing:
 
     bbox: tuple[float, float, float, float]
     text: str
+    layouts: tuple[Layout, ...] = ()  # its header lines, for a listing that continues on the next page
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     """One header line over its ruler: the columns' (x0, x1) extents and their names."""
 
     extents: tuple[tuple[float, float], ...]
@@ -56,49 +59,78 @@ def may_hold_listing(chars: Sequence[dict[str, Any]]) -> bool:
     return sum(1 for char in chars if char["text"] in "-=_") >= 12
 
 
+RUNNING_HEADER_LINES = 3  # lines above a continued listing's first record on its page (a title, a page number)
+
+
 def find_listings(
-    lines: Sequence[Sequence[Word]], render: Callable[[Sequence[str], Sequence[str]], str]
+    lines: Sequence[Sequence[Word]],
+    render: Callable[[Sequence[str], Sequence[str]], str],
+    continued: Sequence[Layout] = (),
 ) -> list[Listing]:
     """The listings among a page's text ``lines`` (each a list of pdfplumber words in reading order, top to
-    bottom); ``render(headers, values)`` writes one record as a line of text."""
+    bottom); ``render(headers, values)`` writes one record as a line of text. ``continued``: the header lines
+    of a listing the page before ended with, whose records may go on at the top of this page."""
     listings: list[Listing] = []
     index = 0
+    if continued:
+        for start in range(min(RUNNING_HEADER_LINES + 1, len(lines))):
+            end, records = _records(lines, start, continued, render, strict=True)
+            if records:
+                listings.append(Listing(_bbox(lines[start:end]), "\n".join(records), tuple(continued)))
+                index = end
+                break
     while index < len(lines):
         layouts = _layouts_at(lines, index)
         if len(layouts) < 2:
             index += 1
             continue
         start = index
-        index += 2 * len(layouts)
-        headers = [name for layout in layouts for name in layout.names]
-        records: list[str] = []
-        while index + len(layouts) <= len(lines):
-            fitted = [_fit(lines[index + offset], layout) for offset, layout in enumerate(layouts)]
-            cells = [line for line in fitted if line is not None]
-            if len(cells) < len(layouts) or len(cells[0]) < 2:
-                break
-            values = [
-                line.get(column, "")
-                for line, layout in zip(cells, layouts, strict=True)
-                for column in range(len(layout.names))
-            ]
-            records.append(render(headers, values))
-            index += len(layouts)
+        index, records = _records(lines, index + 2 * len(layouts), layouts, render)
         if records:
-            words = [word for line in lines[start:index] for word in line]
-            bbox = (
-                min(word["x0"] for word in words),
-                min(word["top"] for word in words),
-                max(word["x1"] for word in words),
-                max(word["bottom"] for word in words),
-            )
-            listings.append(Listing(bbox, "\n".join(records)))
+            listings.append(Listing(_bbox(lines[start:index]), "\n".join(records), tuple(layouts)))
     return listings
 
 
-def _layouts_at(lines: Sequence[Sequence[Word]], index: int) -> list[_Layout]:
+def _records(
+    lines: Sequence[Sequence[Word]],
+    index: int,
+    layouts: Sequence[Layout],
+    render: Callable[[Sequence[str], Sequence[str]], str],
+    strict: bool = False,
+) -> tuple[int, list[str]]:
+    """The records from ``lines[index]`` on, until one does not fit: where they end, and each as text. ``strict``
+    (no header just above to vouch for them): each value starts where its column does."""
+    headers = [name for layout in layouts for name in layout.names]
+    records: list[str] = []
+    fit = _fit_aligned if strict else _fit
+    while index + len(layouts) <= len(lines):
+        fitted = [fit(lines[index + offset], layout) for offset, layout in enumerate(layouts)]
+        cells = [line for line in fitted if line is not None]
+        if len(cells) < len(layouts) or len(cells[0]) < 2:
+            break
+        values = [
+            line.get(column, "")
+            for line, layout in zip(cells, layouts, strict=True)
+            for column in range(len(layout.names))
+        ]
+        records.append(render(headers, values))
+        index += len(layouts)
+    return index, records
+
+
+def _bbox(lines: Sequence[Sequence[Word]]) -> tuple[float, float, float, float]:
+    words = [word for line in lines for word in line]
+    return (
+        min(word["x0"] for word in words),
+        min(word["top"] for word in words),
+        max(word["x1"] for word in words),
+        max(word["bottom"] for word in words),
+    )
+
+
+def _layouts_at(lines: Sequence[Sequence[Word]], index: int) -> list[Layout]:
     """The header lines over rulers that start at ``lines[index]``, in order."""
-    layouts: list[_Layout] = []
+    layouts: list[Layout] = []
     while index + 1 < len(lines):
         layout = _layout(lines[index], lines[index + 1])
         if layout is None:
@@ -108,7 +140,7 @@ def _layouts_at(lines: Sequence[Sequence[Word]], index: int) -> list[_Layout]:
     return layouts
 
 
-def _layout(header: Sequence[Word], ruler: Sequence[Word]) -> _Layout | None:
+def _layout(header: Sequence[Word], ruler: Sequence[Word]) -> Layout | None:
     if len(ruler) < 2 or not all(_RULER.fullmatch(word["text"]) for word in ruler):
         return None
     if any(_RULER.fullmatch(word["text"]) for word in header):
@@ -122,10 +154,10 @@ def _layout(header: Sequence[Word], ruler: Sequence[Word]) -> _Layout | None:
         names[column].append(word["text"])
     if sum(1 for name in names if name) < 2:
         return None
-    return _Layout(extents, tuple(" ".join(name) for name in names))
+    return Layout(extents, tuple(" ".join(name) for name in names))
 
 
-def _fit(line: Sequence[Word], layout: _Layout) -> dict[int, str] | None:
+def _fit(line: Sequence[Word], layout: Layout) -> dict[int, str] | None:
     """The line's words by column, or None when a word starts outside every column and does not run on from
     the word before it (a value longer than its ruler runs into the gap after it)."""
     cells: dict[int, list[str]] = {}
@@ -140,6 +172,20 @@ def _fit(line: Sequence[Word], layout: _Layout) -> dict[int, str] | None:
         cells.setdefault(column, []).append(word["text"])
         previous = (column, word["x1"])
     return {column: " ".join(texts) for column, texts in cells.items()}
+
+
+def _fit_aligned(line: Sequence[Word], layout: Layout) -> dict[int, str] | None:
+    """The line's words by column when it reads as a record without a header above it: each column's value
+    starts at the column's left edge, where the words of monospaced prose or a title fall anywhere."""
+    cells = _fit(line, layout)
+    if cells is None:
+        return None
+    starts = [left for left, _ in layout.extents]
+    for column in cells:
+        first = next(word for word in line if _column(word["x0"], layout.extents) == column)
+        if abs(first["x0"] - starts[column]) > TOLERANCE:
+            return None
+    return cells
 
 
 def _column(x0: float, extents: Sequence[tuple[float, float]]) -> int | None:

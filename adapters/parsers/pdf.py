@@ -120,7 +120,8 @@ class PdfParser:
                     to_read.append((number, page, survey))
             tables_so_far = TableContext()  # a table continued on the next page keeps its headers
             for number, page, survey in to_read:  # while the OCR workers read the scans
-                if survey is not None and not survey.ruled and not has_rulers(survey.text):
+                continues = bool(tables_so_far.listing)  # a listing may go on without its header
+                if survey is not None and not survey.ruled and not has_rulers(survey.text) and not continues:
                     pages[number] = ParsedPage(number, survey.text)
                     tables_so_far = TableContext()
                 else:

@@ -31,7 +31,7 @@ from typing import Any
 
 from pdfplumber.page import Page
 
-from adapters.parsers.listings import find_listings, may_hold_listing
+from adapters.parsers.listings import Layout, find_listings, may_hold_listing
 
 Span = tuple[int, int]
 BLOCK_SEPARATOR = "\n\n"  # a blank line: the chunker splits there
@@ -50,6 +50,7 @@ class TableContext:
 
     columns: int = 0
     headers: list[str] = field(default_factory=list)
+    listing: tuple[Layout, ...] = ()  # the header lines of a listing that ended the page before
 
 
 @dataclass
@@ -66,11 +67,16 @@ def page_text(page: Page, context: TableContext | None = None) -> tuple[str, tup
         rendered = render_table(page, table, context)
         if rendered is not None:
             tables.append((table.bbox, rendered))
-    if may_hold_listing(page.chars):
+    continued, context.listing = context.listing, ()
+    if continued or may_hold_listing(page.chars):
         ruled = [bbox for bbox, _ in tables]
         rest = page.filter(lambda obj: not _inside_any(obj, ruled)) if tables else page
         words = rest.extract_words(x_tolerance=x_tolerance(page), y_tolerance=LINE_TOLERANCE)
-        tables.extend((listing.bbox, listing.text) for listing in find_listings(_text_lines(words), row_text))
+        word_lines = _text_lines(words)
+        listings = find_listings(word_lines, row_text, continued)
+        tables.extend((listing.bbox, listing.text) for listing in listings)
+        if listings and _ends_page(listings[-1].bbox, word_lines):
+            context.listing = listings[-1].layouts
     if not tables:
         return (page.extract_text(x_tolerance=x_tolerance(page)) or "").strip(), ()
     boxes = [bbox for bbox, _ in tables]
@@ -288,6 +294,14 @@ def _column_index(x: float, columns: Sequence[float]) -> int:
 
 def _covers(cell: tuple[float, float, float, float], columns: Sequence[float]) -> int:
     return _column_index(cell[2] - 1, columns) - _column_index(cell[0] + 1, columns) + 1
+
+
+RUNNING_FOOTER_LINES = 3  # lines below a listing that still ends its page (a legend, a page number)
+
+
+def _ends_page(bbox: tuple[float, float, float, float], lines: Sequence[Sequence[dict[str, Any]]]) -> bool:
+    """Whether a listing is the last thing on its page but for a few footer lines: it may go on on the next."""
+    return sum(1 for line in lines if line[0]["top"] > bbox[3]) <= RUNNING_FOOTER_LINES
 
 
 def _text_lines(words: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:

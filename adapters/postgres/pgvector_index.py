@@ -97,12 +97,17 @@ class PgvectorIndex:
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """Load many vectors without maintaining the HNSW index, then build it once (a rebuild, a migration)."""
+        """Load many vectors without maintaining the HNSW index, then build it once (a rebuild, a migration).
+
+        The table is analysed at the end: with the statistics of an empty table, the planner takes a collection
+        for a few rows, filters it by the primary key and sorts every row by distance, 130 ms a query at 100k
+        chunks instead of 11 ms through the graph, until autovacuum gets to it."""
         self._conn().execute(f"DROP INDEX IF EXISTS {_INDEX}")
         try:
             yield
         finally:
             self._create_index()
+            self._conn().execute("ANALYZE chunk_vectors")
 
     def close(self) -> None:
         self.connections.close()

@@ -56,6 +56,8 @@ FEATURES = (
     "structured",  # share of the context's units that are table rows or lines of a form
     "focus_missing_structured",  # focus_missing_context x structured
     "uncovered_structured",  # (1 - focus_context_coverage) x structured
+    "antonym_chunk",  # words of the question whose antonym (WordNet) stands in the best sentence's chunk instead
+    "antonym_context",  # the same, anywhere in the context
 )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from haystack import Document, component
 from haystack.dataclasses import ChatMessage
 
-from adapters.rag import rows
+from adapters.rag import antonyms, rows
 from adapters.rag.decline import DeclineModel, load_model
 from adapters.rag.text import CITATION, WORD, content_words, find_word, stem, stems
 from domain.answering import DECLINE
@@ -565,6 +565,8 @@ class ExtractiveGenerator:
             min(2, sum(n not in context for n in numbers) + len(dates - _dates(context)))
         )
         signals["names_missing_context"] = float(min(3, sum(n not in context for n in names)))
+        question_words = antonyms.words_of(question)
+        signals["antonym_context"] = float(min(2, antonyms.contrasts(question_words, antonyms.words_of(context))))
         wants = _answer_type(question)
         signals["type_wanted"] = float(wants is not None)
         if not order:
@@ -573,6 +575,7 @@ class ExtractiveGenerator:
                 "focus_missing_chunk": signals["focus_missing_context"],
                 "focus_missing_sentence": signals["focus_missing_context"],
                 "numbers_missing": signals["numbers_missing_context"],
+                "antonym_chunk": signals["antonym_context"],
                 **signals,
             }
         best = order[0]
@@ -600,6 +603,10 @@ class ExtractiveGenerator:
             focus_missing_sentence=float(min(3, len(focus_stems - stems(sentence)))),
             numbers_missing=float(min(2, sum(n not in lowered for n in numbers))),
             cell=float(cell),
+            # "the smallest company" asked of a passage on the largest: an opposite in the answer's chunk
+            antonym_chunk=float(
+                min(2, antonyms.contrasts(question_words, antonyms.words_of(documents[rank].content or "")))
+            ),
         )
         return {key: round(float(value or 0.0), 5) for key, value in signals.items()}
 

@@ -9,6 +9,7 @@ so "a rebuild from the log equals the live read models" is checked the way ``par
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -479,12 +480,19 @@ class ReadModelContract:
         """``parley replay --verify`` folds the log up to the snapshot's checkpoint: a page committed between
         reading the two would show as a difference that the log does not have."""
         stop = threading.Event()
+        folded = [0]  # the last snapshot's position, written by the reading thread
 
         def create_collections() -> None:
-            for number in range(400):
+            # In batches, each waiting until a snapshot has folded it: on a loaded machine a free-running writer
+            # can finish before a second snapshot is read, and the test would then check nothing concurrent.
+            for batch in range(20):
+                for number in range(batch * 20, batch * 20 + 20):
+                    log.append(f"collection-c{number}", collection_created(f"c{number}", f"Collection {number}"))
+                deadline = time.monotonic() + 30
+                while folded[0] < batch * 20 + 20 and not stop.is_set() and time.monotonic() < deadline:
+                    time.sleep(0.001)
                 if stop.is_set():
                     return
-                log.append(f"collection-c{number}", collection_created(f"c{number}", f"Collection {number}"))
 
         writer = threading.Thread(target=create_collections)
         writer.start()
@@ -495,10 +503,11 @@ class ReadModelContract:
                 # Each event is at its own position and creates one collection: so many rows, so far folded.
                 assert len(tables["collections"]) == position
                 seen.add(position)
+                folded[0] = position
         finally:
             stop.set()
             writer.join()
-        assert len(seen) > 2  # snapshots were taken while pages were landing
+        assert len(seen) >= 20  # a snapshot was taken after each batch had landed, others while pages landed
 
     def test_a_rebuild_from_the_log_equals_the_live_read_models(self, tmp_path: Path, live: Live, log: Log) -> None:
         ids = self.library(log)

@@ -34,6 +34,22 @@ def test_a_small_collection_among_large_ones_still_gets_its_top_k(postgres_url: 
     index.close()
 
 
+def test_a_bulk_load_leaves_the_planner_on_the_graph(postgres_url: str) -> None:
+    """After a bulk load the table's statistics are fresh: a query goes through the HNSW index, not through the
+    primary key and a sort of every row of the collection."""
+    index = PgvectorIndex(postgres_url)
+    big = collection()
+    with index.bulk_load():
+        index.upsert(big, "big", list(range(3000)), [unit(seed) for seed in range(3000)])
+    plan = index.connections.get().execute(
+        "EXPLAIN SELECT ordinal FROM chunk_vectors WHERE collection_id = %s ORDER BY embedding <=> %s LIMIT 10",
+        (big, np.asarray(unit(1), dtype=np.float32)),
+    )
+    text = " ".join(str(value) for row in plan.fetchall() for value in row.values())
+    assert "chunk_vectors_hnsw" in text and "Sort" not in text
+    index.close()
+
+
 def test_ef_search_is_set_on_every_connection_and_checked(postgres_url: str) -> None:
     index = PgvectorIndex(postgres_url, ef_search=120)
     assert index.connections.get().execute("SHOW hnsw.ef_search").fetchone() == {"hnsw.ef_search": "120"}

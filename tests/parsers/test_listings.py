@@ -68,3 +68,52 @@ def test_a_header_of_one_line_over_rulers_stays_text() -> None:
     parsed = FileParser().parse("listing.pdf", listing_pdf(RECORDS, headers=1)).pages[0]
     assert "PISTOL TAURUS FORJAS PT40" in " ".join(parsed.text.split())
     assert not parsed.tables and "TYPE: " not in parsed.text
+
+
+def two_page_listing(second_page: list[str]) -> bytes:
+    """The listing of ``listing_pdf`` with its records running on to a second page, which has no header."""
+    pdf = FPDF(format="A4")
+    pdf.set_font("Courier", size=9)
+    pdf.add_page()
+    text = ["PROPERTY ROOM - FIREARM SEARCH"]
+    for widths, header in zip(WIDTHS, (("TYPE", "MAKE", "MODEL"), ("SERIAL", "TAG NUMBER")), strict=True):
+        text += [line(header, widths), line(tuple("-" * width for width in widths), widths)]
+    for first, second in RECORDS[:2]:
+        text += [line(first, WIDTHS[0]), line(second, WIDTHS[1])]
+    text.append("Page 1 of 2")
+    for row in text:
+        pdf.cell(0, 4, row, new_x="LMARGIN", new_y="NEXT")
+    pdf.add_page()
+    for row in second_page:
+        pdf.cell(0, 4, row, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def test_a_listing_continued_on_the_next_page_keeps_its_headers() -> None:
+    first, second = ("RIFLE", "SEARS ROEBUCK", "5"), ("63723", "SJ4172-1")  # each value within its column
+    pages = (
+        FileParser()
+        .parse(
+            "listing.pdf",
+            two_page_listing(
+                ["PROPERTY ROOM - FIREARM SEARCH (continued)", line(first, WIDTHS[0]), line(second, WIDTHS[1])]
+            ),
+        )
+        .pages
+    )
+    assert [text for text in pages[0].text.split("\n") if text.startswith("TYPE: ")][-1].startswith(
+        "TYPE: PISTOL; MAKE: SMITH AND WESSON"
+    )
+    assert pages[1].text.split("\n") == [
+        "PROPERTY ROOM - FIREARM SEARCH (continued)",
+        "",
+        "TYPE: RIFLE; MAKE: SEARS ROEBUCK; MODEL: 5; SERIAL: 63723; TAG NUMBER: SJ4172-1.",
+    ]
+    assert len(pages[1].tables) == 1
+
+
+def test_prose_after_a_listing_stays_prose() -> None:
+    prose = ["The property room keeps every firearm until the case is closed and", "the owner has been told."]
+    pages = FileParser().parse("listing.pdf", two_page_listing(prose)).pages
+    assert " ".join(pages[1].text.split()) == " ".join(" ".join(prose).split())
+    assert not pages[1].tables

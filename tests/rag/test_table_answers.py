@@ -202,6 +202,19 @@ def test_the_reader_reports_what_is_missing_from_the_context(model: ExtractiveGe
     assert set(FEATURES) <= set(signals)
 
 
+def test_the_reader_reports_a_question_that_asks_the_opposite_of_its_passage(model: ExtractiveGenerator) -> None:
+    passage = "Formed in 1990 by a merger, BSkyB became the UK's largest digital subscription television company."
+    documents = [Document(content=passage, score=0.9, meta={"document_name": "sky.txt", "pages": "1"})]
+
+    def signals(question: str) -> dict[str, float]:
+        reply = model.run(messages=[], question=question, documents=documents)["replies"][0]
+        return dict(reply.meta["signals"])
+
+    opposite = signals("Which is the UK's smallest digital subscription television company?")
+    assert opposite["antonym_chunk"] == opposite["antonym_context"] == 1.0
+    assert signals("Which is the UK's largest digital subscription television company?")["antonym_chunk"] == 0.0
+
+
 def test_a_sentence_is_read_with_the_names_of_the_sentences_above_it(model: ExtractiveGenerator) -> None:
     documents = [
         Document(
