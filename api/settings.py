@@ -68,7 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     postgres_url: str | None = None  # a libpq URL; one database may hold the events, read models and vectors
     kurrentdb_url: str | None = None  # kurrentdb://host:2113?tls=false
     chroma_url: str | None = None  # a Chroma server (http://host:8000); unset: Chroma embedded in data_dir
-    pgvector_ef_search: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 40  # HNSW candidates per pgvector search
+    pgvector_ef_search: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100  # HNSW candidates per pgvector search
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     admin_api_key: str | None = None

@@ -56,13 +56,13 @@ _WEAK = tuple(
         "can you tell me", "just tell me", "and tell me", "tell me", "let me ask", "well", "okay", "ok",
     )
 )  # fmt: skip
-# The editing terms by their first word: the strong ones first, the longest first ("or no make that" before "or").
+# The editing terms by their first word: the strong ones first, the longest first ("no sorry" before "no").
 _BY_HEAD: dict[str, list[tuple[tuple[str, ...], bool]]] = {}
 for _phrase, _strong in sorted(((p, True) for p in _STRONG), key=lambda p: -len(p[0])) + sorted(
     ((p, False) for p in _WEAK), key=lambda p: -len(p[0])
 ):
     _BY_HEAD.setdefault(_phrase[0], []).append((_phrase, _strong))
-# Words after which "no", "rather", ... are ordinary words, not editing terms.
+# The words that, following "no", "rather" or "wait", make it an ordinary word ("no longer"), not an editing term.
 _NOT_AFTER = {
     "no": {"longer", "one", "more", "less", "matter", "doubt", "other", "way"},
     "rather": {"than"},

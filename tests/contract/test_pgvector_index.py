@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -34,19 +36,17 @@ def test_a_small_collection_among_large_ones_still_gets_its_top_k(postgres_url: 
     index.close()
 
 
-def test_a_bulk_load_leaves_the_planner_on_the_graph(postgres_url: str) -> None:
-    """After a bulk load the table's statistics are fresh: a query goes through the HNSW index, not through the
-    primary key and a sort of every row of the collection."""
+def test_a_bulk_load_leaves_the_table_analysed(postgres_url: str) -> None:
+    """After a bulk load the planner knows how many rows a collection has: with the statistics of an empty table
+    it took a collection for a few rows, read it by primary key and sorted it all by distance (132 ms a query at
+    100k chunks, against 11 ms through the HNSW graph)."""
     index = PgvectorIndex(postgres_url)
     big = collection()
     with index.bulk_load():
         index.upsert(big, "big", list(range(3000)), [unit(seed) for seed in range(3000)])
-    plan = index.connections.get().execute(
-        "EXPLAIN SELECT ordinal FROM chunk_vectors WHERE collection_id = %s ORDER BY embedding <=> %s LIMIT 10",
-        (big, np.asarray(unit(1), dtype=np.float32)),
-    )
-    text = " ".join(str(value) for row in plan.fetchall() for value in row.values())
-    assert "chunk_vectors_hnsw" in text and "Sort" not in text
+    plan = index.connections.get().execute("EXPLAIN SELECT ordinal FROM chunk_vectors WHERE collection_id = %s", (big,))
+    estimate = int(re.search(r"rows=(\d+)", str(next(iter(plan.fetchone().values())))).group(1))
+    assert estimate >= 2000  # of the 3,000 rows; unanalysed, the planner guessed 15
     index.close()
 
 
