@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -86,11 +87,10 @@ def inflections(base: str) -> frozenset[str]:
     return frozenset(forms)
 
 
-def contrasts(question: Iterable[str], text: Iterable[str]) -> int:
-    """How many of the ``question``'s words the ``text`` lacks while it holds one of their antonyms (both as
-    lower-case words)."""
+def contrasts(question: Iterable[str], present: AbstractSet[str]) -> int:
+    """How many of the ``question``'s words a text lacks while it holds one of their antonyms (``present``: the
+    text's words, as ``words_of`` gives them)."""
     pairs = antonyms()
-    present = text if isinstance(text, (set, frozenset)) else set(text)
     count = 0
     for word in set(question):
         if len(word) < 3 or word in present:
