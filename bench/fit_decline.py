@@ -80,6 +80,7 @@ def ask(api: rest.ApiClient, collection_id: str, questions: list[dict[str, Any]]
                 "answerable": bool(question["answerable"]),
                 "kind": question.get("kind", "prose"),
                 "contains": bool(question["answerable"]) and contains_span(answer.body, question["answers"]),
+                "answer": answer.body,  # kept for reading the errors, and for signals computed after the run
                 "signals": usage.get("reader_signals", {}),
             }
         )

@@ -17,11 +17,12 @@ from haystack.dataclasses import ChatMessage
 
 from adapters.rag import antonyms, rows
 from adapters.rag.decline import DeclineModel, load_model
-from adapters.rag.text import CITATION, WORD, content_words, find_word, stem, stems
+from adapters.rag.text import CITATION, content_words, find_word, stem, stems
 from domain.answering import DECLINE
 from domain.chunking import split_sentences
 
-_NEGATIONS = frozenset({"not", "never", "no", "none", "neither", "nor", "without"})
+# A negation, contracted ones too: "can't", and "can ' t" as text tokenised with spaces writes it.
+_NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|\Bn ?['\u2019] ?t\b", re.IGNORECASE)
 # An identifier asked for by its kind ("the docket number", "what tag number", "which software version"): its
 # answer is a code (07-1315, SJ4172-1, P12.1.2), not a count. The kind must be what is asked, not what names the
 # entity ("the make of the pistol with serial number ..."): at most two words stand between "what" and it.
@@ -353,6 +354,12 @@ def _dates(text: str) -> set[tuple[int, int, int]]:
     found = {(_MONTHS.index(m[:3].lower()) + 1, int(d), int(y) % 100) for m, d, y in _WORD_DATE.findall(text)}
     found |= {(int(m), int(d), int(y) % 100) for m, d, y in _SLASH_DATE.findall(text)}
     return found
+
+
+def _unmatched_negation(question: str, sentence: str) -> bool:
+    """The question negates ("what can't ...", "who never ...") and the sentence does not: the question asks
+    about the opposite of what the sentence says, as unanswerable questions written on a passage often do."""
+    return bool(_NEGATION.search(question)) and not _NEGATION.search(sentence)
 
 
 class ReaderWeights(msgspec.Struct, frozen=True):
@@ -718,8 +725,9 @@ class ExtractiveGenerator:
         words = question.split()
         salient = [w for i, w in enumerate(words) if w[:1].isdigit() or (i > 0 and w[:1].isupper())]
         missing = sum(1 for word in salient if word.lower() not in lowered)
-        negated = bool(_NEGATIONS & {w.lower() for w in words}) and not (_NEGATIONS & set(WORD.findall(lowered)))
-        return self.weights.missing_name * min(missing, 2) + self.weights.negation * negated
+        return self.weights.missing_name * min(missing, 2) + self.weights.negation * _unmatched_negation(
+            question, sentence
+        )
 
     def _score(
         self,

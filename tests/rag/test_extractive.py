@@ -70,3 +70,29 @@ def test_feedback_returns_the_top_sentences_without_declining(model: ExtractiveG
     reply = model.run(messages=[], question="Who kept the lighthouse?", task="feedback", documents=CONTEXT)
     text = reply["replies"][0].text or ""
     assert "keeper" in text and not text.startswith("Not found")
+
+
+def doubt(model: ExtractiveGenerator, question: str) -> float:
+    reply = model.run(messages=[], question=question, documents=CONTEXT)["replies"][0]
+    return float(reply.meta["signals"]["doubt"])
+
+
+@pytest.mark.parametrize(
+    ("plain", "negated"),
+    [
+        ("Which lighthouse was decommissioned in 1987?", "Which lighthouse was not decommissioned in 1987?"),
+        ("Which lighthouse was decommissioned in 1987?", "Which lighthouse wasn't decommissioned in 1987?"),
+        ("Which lighthouse was decommissioned in 1987?", "Which lighthouse wasn\u2019t decommissioned in 1987?"),
+        # text tokenised with spaces, as Disfl-QA's questions are
+        ("Which lighthouse was decommissioned in 1987 ?", "Which lighthouse wasn ' t decommissioned in 1987 ?"),
+    ],
+)
+def test_a_negation_the_sentence_does_not_make_is_doubted_contracted_or_not(
+    model: ExtractiveGenerator, plain: str, negated: str
+) -> None:
+    assert doubt(model, negated) == pytest.approx(doubt(model, plain) + model.weights.negation)
+
+
+def test_a_word_ending_in_nt_is_no_negation(model: ExtractiveGenerator) -> None:
+    plain = doubt(model, "Which lighthouse was decommissioned in 1987?")
+    assert doubt(model, "Which lighthouse at the point was decommissioned in 1987?") == pytest.approx(plain)
