@@ -60,6 +60,18 @@ _CONTACTS = {
         re.compile(r"\(?\d{3}\)?[\s.\u2013-]+\d{3}[\s.\u2013-]+\d{4}\b"),
     ),
     "url": (re.compile(r"\b(website|web site|url|web address)\b", re.I), re.compile(r"\bhttps?://\S+|\bwww\.\S+")),
+    # "the street address of ...", not "address the board": a number, a street's name and its kind, or a box
+    "address": (
+        re.compile(
+            r"\b(the|an|its|their|his|her|whose|what|which) ((street|mailing|postal|physical|office|home|business|"
+            r"return) )?address(es)?\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b\d{1,6}\s+([A-Z][\w.'-]*\s+){1,4}(?i:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|"
+            r"court|ct|place|pl|parkway|pkwy|highway|hwy|square|sq|terrace|circle|plaza)\b|\b(?i:p\.?\s?o\.?\s+box)\s+\d+"
+        ),
+    ),
 }
 _CAPS = re.compile(r"\b[A-Z][A-Z'-]{2,}\b")
 _TIME = re.compile(

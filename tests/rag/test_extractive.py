@@ -96,3 +96,18 @@ def test_a_negation_the_sentence_does_not_make_is_doubted_contracted_or_not(
 def test_a_word_ending_in_nt_is_no_negation(model: ExtractiveGenerator) -> None:
     plain = doubt(model, "Which lighthouse was decommissioned in 1987?")
     assert doubt(model, "Which lighthouse at the point was decommissioned in 1987?") == pytest.approx(plain)
+
+
+def test_a_street_address_is_answered_with_a_line_that_has_the_shape_of_one(model: ExtractiveGenerator) -> None:
+    office = [
+        Document(
+            content="Weekly Grain Report Fri, Mar 3, 2023 Harbor County Seed & Feed Market Office\n\n"
+            "412 Linden Avenue, Suite 9 Email: office@harborseed.example\n\n"
+            "Harbor County Seed & Feed Market Office\n\nPort Ellis, Oregon 97001",
+            meta={"document_name": "grain.pdf", "pages": "1", "document_id": "d3", "citation": 1},
+            score=0.9,
+        )
+    ]
+    question = "What is the street address of the Harbor County Seed & Feed Market Office?"
+    reply = model.run(messages=[], question=question, documents=office)["replies"][0]
+    assert (reply.text or "").startswith("412 Linden Avenue, Suite 9")
