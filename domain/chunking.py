@@ -26,6 +26,12 @@ PAGE_SEPARATOR = "\n\n"
 # blank line; each row of a Markdown table is a sentence of its own (so an answer quotes the row, not the
 # table). Deliberately simple: it errs towards longer sentences, never splits inside "3.14" or "e.g. x".
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])|\n\s*\n|\n(?=\|)")
+# A full stop after these ends no sentence: an initial ("Lance T. Gant", "Knowles v. Mirzayance"), a title or a
+# label ("Dr. Watson", "No. 07-1315", "St. Louis"); in text tokenized with spaces too ("William P . Bell").
+_NO_END = re.compile(r"(?<![^\s(])(?:[A-Za-z]|(?i:no|nos|mr|mrs|ms|dr|st|vs|inc|jr|sr|esq|gen|gov)) ?\.$")
+# ... nor a dotted abbreviation within a line ("the U.S. Army"); one that ends a line mostly ends its sentence
+# too ("Washington, D.C." above the date of a hearing).
+_DOTTED = re.compile(r"(?<![^\s(])(?:[A-Z] ?\. ?)+[A-Z] ?\.$")
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -33,6 +39,13 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
+        paragraph = match.group().count("\n") >= 2 or text.startswith("|", match.end())
+        before = max(start, match.start() - 12)
+        if not paragraph and (
+            _NO_END.search(text, before, match.start())
+            or ("\n" not in match.group() and _DOTTED.search(text, before, match.start()))
+        ):
+            continue
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(text)))

@@ -4,7 +4,8 @@ pdfium (``pypdfium2``) reads a page's text layer in 1-2 ms where pdfplumber take
 page first, and says which pages are scans and which have enough ruling lines to hold a table. Only those go
 through pdfplumber, whose table finder turns them into Markdown (``tables.py``). pdfplumber also opens the file,
 so a damaged or encrypted one is refused with the same reasons as before; a file pdfium cannot read is read by
-pdfplumber alone.
+pdfplumber alone. A page set in columns is read column by column on either path (``columns.py``): pdfium's and
+pdfplumber's own order runs across them.
 
 Scanned pages are queued to the OCR worker processes (``ocr.py``) before any table page is read here, so a
 mixed document costs about the time of its OCR pages divided by the cores.
@@ -28,6 +29,7 @@ from pdfplumber.page import Page
 from pdfplumber.pdf import PDF
 from pdfplumber.utils.exceptions import PdfminerException
 
+from adapters.parsers.columns import ColumnLayout, page_layout, reading_order
 from adapters.parsers.listings import has_rulers
 from adapters.parsers.ocr import (
     OcrBatch,
@@ -65,6 +67,7 @@ class PageSurvey:
     text: str
     drawn: bool  # an image or vector graphics: without a text layer, a scan (or text turned into outlines)
     ruled: bool  # enough ruling lines or boxes for pdfplumber to find a table
+    layout: ColumnLayout | None = None  # the columns of a page set in columns
 
 
 class PdfParser:
@@ -126,7 +129,7 @@ class PdfParser:
                     tables_so_far = TableContext()
                 else:
                     with _reading_page(number):
-                        text, tables = page_text(page, tables_so_far)
+                        text, tables = page_text(page, tables_so_far, survey.layout if survey else None)
                     pages[number] = ParsedPage(number, text, tables)
                     page.close()  # pdfplumber caches every parsed object of a page until closed
                 progress.page_done()
@@ -169,7 +172,13 @@ def _survey_one(page: pdfium.PdfPage) -> PageSurvey:
     try:
         textpage = page.get_textpage()
         try:
-            text = layer_text(textpage.get_text_bounded())
+            rects = [textpage.get_rect(index) for index in range(textpage.count_rects())]
+            layout = page_layout(rects)
+            text = layer_text(
+                reading_order(rects, layout, lambda box: textpage.get_text_bounded(*box))
+                if layout is not None
+                else textpage.get_text_bounded()
+            )
         finally:
             textpage.close()
         drawn = False
@@ -182,7 +191,7 @@ def _survey_one(page: pdfium.PdfPage) -> PageSurvey:
                 edges.add(obj)
                 if edges.ruled():  # decided: a drawing of many thousand paths need not be walked to the end
                     break
-        return PageSurvey(text, drawn, edges.ruled())
+        return PageSurvey(text, drawn, edges.ruled(), layout)
     finally:
         page.close()
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from pdfplumber.page import Page
 
+from adapters.parsers.columns import ColumnLayout
 from adapters.parsers.listings import Layout, find_listings, may_hold_listing
 
 Span = tuple[int, int]
@@ -59,8 +60,12 @@ class _Record:
     title: bool = False
 
 
-def page_text(page: Page, context: TableContext | None = None) -> tuple[str, tuple[Span, ...]]:
-    """The page's text in reading order with its tables as rows of text, and the span of each table in it."""
+def page_text(
+    page: Page, context: TableContext | None = None, layout: ColumnLayout | None = None
+) -> tuple[str, tuple[Span, ...]]:
+    """The page's text in reading order with its tables as rows of text, and the span of each table in it. On
+    a page set in columns (``layout``, as pdfium's text rectangles show them), the text is read column by
+    column down to each table or band of lines across them."""
     context = context if context is not None else TableContext()
     tables = []
     for table in page.find_tables():
@@ -77,16 +82,65 @@ def page_text(page: Page, context: TableContext | None = None) -> tuple[str, tup
         tables.extend((listing.bbox, listing.text) for listing in listings)
         if listings and _ends_page(listings[-1].bbox, word_lines):
             context.listing = listings[-1].layouts
-    if not tables:
+    if not tables and layout is None:
         return (page.extract_text(x_tolerance=x_tolerance(page)) or "").strip(), ()
     boxes = [bbox for bbox, _ in tables]
     outside = page.filter(lambda obj: obj.get("object_type") != "char" or not _inside_any(obj, boxes))
-    lines = [
-        (line["top"], line["text"])
-        for line in outside.extract_text_lines(strip=True, x_tolerance=x_tolerance(page))
-        if line["text"]
-    ]
-    return assemble(lines, [(bbox[1], text) for bbox, text in tables])
+    if layout is None:
+        lines = [
+            ((line["top"],), line["text"])
+            for line in outside.extract_text_lines(strip=True, x_tolerance=x_tolerance(page))
+            if line["text"]
+        ]
+        return assemble(lines, [((bbox[1],), text) for bbox, text in tables])
+    return assemble(*_in_columns(page, outside, tables, layout))
+
+
+def _in_columns(
+    page: Page, outside: Any, tables: list[tuple[Any, str]], layout: ColumnLayout
+) -> tuple[list[tuple[tuple[float, ...], str]], list[tuple[tuple[float, ...], str]]]:
+    """The lines of each column, of each spanning band, and the tables, keyed for reading order: (stretch,
+    column, top), a stretch being the part of the page down to a table or band that spans the gutters."""
+    gutters = layout.gutters
+    height = float(page.height)
+    bands = [(height - top, height - bottom) for bottom, top in layout.bands]  # pdfplumber's tops grow downwards
+    across = sorted(
+        [bbox[1] for bbox, _ in tables if any(bbox[0] < g < bbox[2] for g in gutters)] + [b for b, _ in bands]
+    )
+
+    def stretch(top: float) -> float:
+        return float(sum(1 for start in across if start <= top))
+
+    def column_of(x: float) -> float:
+        return float(sum(1 for g in gutters if x >= g))
+
+    def band_of(obj: dict[str, Any]) -> int | None:
+        middle = (obj["top"] + obj["bottom"]) / 2
+        return next((i for i, (top, bottom) in enumerate(bands) if top - 1 <= middle <= bottom + 1), None)
+
+    def place(obj: dict[str, Any]) -> tuple[str, int]:
+        """("band", its index) or ("column", its index): where a character is read."""
+        band = band_of(obj)
+        return ("band", band) if band is not None else ("column", int(column_of((obj["x0"] + obj["x1"]) / 2)))
+
+    def read(where: tuple[str, int]) -> list[dict[str, Any]]:
+        inside = outside.filter(lambda obj: obj.get("object_type") != "char" or place(obj) == where)
+        return [line for line in inside.extract_text_lines(strip=True, x_tolerance=x_tolerance(page)) if line["text"]]
+
+    lines: list[tuple[tuple[float, ...], str]] = []
+    for index in range(len(layout.columns)):
+        for line in read(("column", index)):
+            lines.append(((stretch(line["top"]), float(index), line["top"]), line["text"]))
+    for index, (top, _) in enumerate(bands):  # a band's lines are read whole, after the columns above it
+        for line in read(("band", index)):
+            lines.append(((stretch(top) - 1, float(len(layout.columns)), line["top"]), line["text"]))
+    keyed_tables: list[tuple[tuple[float, ...], str]] = []
+    for bbox, text in tables:
+        if any(bbox[0] < g < bbox[2] for g in gutters):
+            keyed_tables.append(((stretch(bbox[1]) - 1, float(len(layout.columns)), bbox[1]), text))
+        else:
+            keyed_tables.append(((stretch(bbox[1]), column_of((bbox[0] + bbox[2]) / 2), bbox[1]), text))
+    return lines, keyed_tables
 
 
 def render_table(page: Page, table: Any, context: TableContext) -> str | None:
@@ -314,9 +368,12 @@ def _text_lines(words: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [sorted(line, key=lambda w: w["x0"]) for line in lines]
 
 
-def assemble(lines: Sequence[tuple[float, str]], tables: Sequence[tuple[float, str]]) -> tuple[str, tuple[Span, ...]]:
-    """Merge text lines and tables by their top coordinate. Consecutive lines form one block; blocks are
-    separated by a blank line. A line level with a table's top (beside it) follows the table."""
+def assemble(
+    lines: Sequence[tuple[tuple[float, ...], str]], tables: Sequence[tuple[tuple[float, ...], str]]
+) -> tuple[str, tuple[Span, ...]]:
+    """Merge text lines and tables in the order of their keys (their top coordinate; on a page in columns,
+    their stretch, column and top). Consecutive lines form one block; blocks are separated by a blank line. A
+    line level with a table's top (beside it) follows the table."""
     items = sorted([(top, 1, text) for top, text in lines] + [(top, 0, text) for top, text in tables])
     blocks: list[tuple[str, bool]] = []
     for _, is_line, text in items:

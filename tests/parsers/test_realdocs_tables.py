@@ -7,9 +7,11 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 
 from adapters.parsers import FileParser
+from adapters.parsers.columns import page_layout
 from domain.ports import ParsedDocument
 
 PDFS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realdocs" / "pdfs"
@@ -79,3 +81,34 @@ def test_a_fixed_width_listing_of_two_line_records_gives_one_row_per_record() ->
     assert "; SERIAL NUMBER: SZH77919; REPORT/TAG NUMBER: Tag#:SJ3360-1;" in taurus  # the line below, in its row
     assert taurus.startswith("TYPE: PISTOL; ITEM: SEMI-AUTOMATIC; MAKE: TAURUS FORJAS; MODEL: PT40 PRO MIL'NU;")
     assert listing[-1].startswith("Flags = e (evidence)")
+
+
+def test_a_page_in_three_columns_is_read_column_by_column() -> None:
+    register = parse("federal-register-2020-17221.pdf")
+    # pdfium's line-by-line order ran across the columns: "... Board Report documenting the results of The FAA
+    # estimates that this proposed" / "• Installing revised MDS software, the operational evaluation on pilot AD
+    # affects 73 airplanes of U.S. registry."
+    assert "Costs of Compliance\nThe FAA estimates that this proposed\nAD affects 73 airplanes of U.S. registry." in (
+        register.pages[4].text
+    )
+    # the cost table across the columns at the foot of the page keeps each row on one line, after the columns
+    (row,) = [line for line in lines(register, 5) if line.startswith("FCC OPS installation and verification")]
+    assert "1 work-hour \u00d7 $85 per hour = $85" in row and "$6,205." in row  # \u00d7: the times sign
+    assert register.pages[4].text.index("U.S. registry") < register.pages[4].text.index("FCC OPS installation")
+    # a page read by pdfium alone: the signature follows the date it was issued on
+    assert "Issued on August 3, 2020.\nLance T. Gant,\nDirector, Compliance & Airworthiness" in register.pages[14].text
+
+
+@pytest.mark.parametrize(
+    "name", ["scotus-transcript-p1.pdf", "senate-expenditures.pdf", "cupertino_usd_4-6-16.pdf", "ca-warn-report.pdf"]
+)
+def test_line_numbers_tables_and_forms_are_no_columns(name: str) -> None:
+    # a transcript's line numbers, a table's cells and a form's labels would lose their rows read as columns
+    document = pdfium.PdfDocument((PDFS / name).read_bytes())
+    try:
+        for index in range(len(document)):
+            textpage = document[index].get_textpage()
+            rects = [textpage.get_rect(i) for i in range(textpage.count_rects())]
+            assert page_layout(rects) is None, f"page {index + 1}"
+    finally:
+        document.close()

@@ -23,6 +23,26 @@ def test_sentences_split_on_ends_and_blank_lines_not_on_decimals() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        (
+            "Issued on July 31, 2020.\nLance T.\nGant, Director.",
+            ["Issued on July 31, 2020.", "Lance T.\nGant, Director."],
+        ),
+        ("Knowles v. Mirzayance, No. 07-1315. Argued.", ["Knowles v. Mirzayance, No. 07-1315.", "Argued."]),
+        ("He joined the U.S. Army. Dr. Watson left.", ["He joined the U.S. Army.", "Dr. Watson left."]),
+        ("Washington, D.C.\nTuesday, January 13, 2009", ["Washington, D.C.", "Tuesday, January 13, 2009"]),
+        ("It opens at 7:30 a.m. The board meets.", ["It opens at 7:30 a.m.", "The board meets."]),
+        ("Plan B.\n\nA new paragraph.", ["Plan B.", "A new paragraph."]),
+        ("A course by William P . Bell . It is", ["A course by William P . Bell .", "It is"]),
+    ],
+)
+def test_no_sentence_ends_after_an_initial_or_an_abbreviation(text: str, sentences: list[str]) -> None:
+    # a chunk cut after "Lance T." lost the signer's name: the next chunk began with "Gant, Director"
+    assert [text[a:b] for a, b in split_sentences(text)] == sentences
+
+
 def test_chunks_respect_the_token_budget_and_offsets(tokenizer: MiniLMTokenizer) -> None:
     pages = [ParsedPage(1, "The cat sat on the mat. " * 60)]
     chunks = chunk_document(pages, tokenizer, 64, 16)
