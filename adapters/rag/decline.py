@@ -23,7 +23,9 @@ import msgspec
 MODEL_PATH = Path(__file__).with_name("decline_model.json")
 STRUCTURED = 0.5  # a context with at least this share of table rows and form lines takes ``cutoff_structured``
 
-# The signals, in the order the model reads them (``ExtractiveGenerator`` computes them).
+# The signals, in the order the model reads them (``ExtractiveGenerator`` computes them). Those of the best
+# sentence read the question without its pointer to a source ("according to the USDA Round-Up"); those of the
+# context read it whole.
 FEATURES = (
     "best",  # score of the best sentence
     "second",  # score of the runner-up (another sentence)

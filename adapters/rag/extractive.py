@@ -73,6 +73,8 @@ _CONTACTS = {
         ),
     ),
 }
+# "How many airplanes ..." is answered by a number of airplanes: "affects 73 airplanes of U.S. registry".
+_COUNTED = re.compile(r"\bhow many ([a-z][a-z-]+)", re.I)
 _CAPS = re.compile(r"\b[A-Z][A-Z'-]{2,}\b")
 _TIME = re.compile(
     r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th) century|january|february|march|april|may|june|july|august|"
@@ -121,6 +123,17 @@ _NUMBERED = re.compile(r"\b(?:no|nos|number|#)[.:]?\s*#?:?\s*(\d[\w./\u2013-]*)"
 
 
 _CODE_CHARS = frozenset(string.ascii_letters + string.digits + "./#:-\u2013")
+
+
+def _counts(sentence: str, noun: str, question: str) -> bool:
+    """The sentence gives a number of ``noun`` (the word after "how many"), one the question does not give: a
+    number, at most two words, and the noun ("73 airplanes", "40,000 people had registered")."""
+    stem_ = stem(noun.lower())
+    given = set(re.findall(r"\d[\d,.]*", question))
+    for match in re.finditer(r"(\d[\d,.]*)((?:\s+[\w-]+){1,3})", sentence):
+        if match.group(1) not in given and any(stem(word.lower()) == stem_ for word in match.group(2).split()):
+            return True
+    return False
 
 
 def _codes(sentence: str) -> set[str]:
@@ -197,25 +210,10 @@ def _answerable_unit(sentence: str) -> bool:
     return True
 
 
-# Words whose full stop ends no sentence: initials ("Steven E. Mercer") and abbreviations ("No. 07-1315").
+# Abbreviations whose capital makes no name ("No. 07-1315"); ``split_sentences`` does not end a sentence on them.
 _ABBREVIATIONS = frozenset(
     ("no", "nos", "mr", "mrs", "ms", "dr", "st", "v", "vs", "inc", "jr", "sr", "esq", "gen", "gov")
 )
-
-
-def _sentences(text: str) -> list[str]:
-    """The sentences of ``text``, with the splitter's cuts after an initial or an abbreviation mended."""
-    sentences: list[str] = []
-    glue = False
-    for start, end in split_sentences(text):
-        sentence = text[start:end]
-        if glue and sentences:
-            sentences[-1] = f"{sentences[-1]} {sentence}"
-        else:
-            sentences.append(sentence)
-        last = sentence.rstrip(".").rsplit(None, 1)[-1] if sentence.strip(". ") else ""
-        glue = sentence.endswith(".") and ((len(last) == 1 and last.isalpha()) or last.lower() in _ABBREVIATIONS)
-    return sentences
 
 
 # A question's pointer to its source ("according to the USDA Round-Up", "on the district's agenda of April 6"):
@@ -249,7 +247,7 @@ def _units(content: str) -> list[tuple[str, bool, str]]:
         if before_rows and block and len(block[-1]) <= 120:
             block.pop()  # the table's caption
         text = "\n".join(block)
-        for sentence in _sentences(text):
+        for sentence in (text[start:end] for start, end in split_sentences(text)):
             lines: list[str] = []
             for line in (line.strip() for line in sentence.split("\n")):
                 if lines and line[:1].islower():
@@ -397,6 +395,7 @@ class ReaderWeights(msgspec.Struct, frozen=True):
     no_focus: float = 0.1  # penalty: the sentence holds none of the question's lower-case content words (a title)
     no_shape: float = 0.5  # penalty: an email address, phone number or web address is asked and this is none
     no_number: float = 0.1  # penalty: a "how many" question, and the sentence has no number but the question's
+    counted: float = 0.15  # a "how many X" question, and the sentence gives a number of X ("73 airplanes")
     no_code: float = 0.1  # penalty: an identifier is asked (a docket number, a software version), and it has none
     no_name: float = 0.1  # penalty: a "who" question, and the sentence names nobody the question does not
     negation: float = 0.3  # doubt when the question negates and the sentence does not
@@ -601,26 +600,33 @@ class ExtractiveGenerator:
         rank, chunk_score, sentence = candidates[best]
         second = next((i for i in order[1:] if candidates[i][2] != sentence), None)
         sentence_terms = set(content_words(sentence))
+        # The answer need not name the source the question points to ("in the Bureau of Milwaukee Child Welfare
+        # 90-day report"): the context must, and the signals above count it there.
+        own = _without_source(question)
+        own_terms = set(content_words(own))
+        own_salient = _salient(own)
+        own_focus = _focus(own)
+        own_numbers = {n for n in numbers if n in own.lower()}
         chunk_terms = set(content_words(documents[rank].content or ""))
         lowered = sentence.lower()
         signals.update(
             best=scores[best],
             second=scores[second] if second is not None else 0.0,
             margin=scores[best] - (scores[second] if second is not None else 0.0),
-            doubt=self._doubt(question, sentence),
+            doubt=self._doubt(own, sentence),
             best_chunk_score=chunk_score,
             best_rank=float(rank),
-            coverage=len(terms & sentence_terms) / (len(terms) or 1),
-            focus_coverage=len(focus & sentence_terms) / len(focus) if focus else 1.0,
+            coverage=len(own_terms & sentence_terms) / (len(own_terms) or 1),
+            focus_coverage=len(own_focus & sentence_terms) / len(own_focus) if own_focus else 1.0,
             same_chunk=float(second is not None and candidates[second][0] == rank),
             chunk_coverage=len(terms & chunk_terms) / (len(terms) or 1),
-            missing_salient=float(min(3, sum(w.lower() not in lowered for w in salient))),
+            missing_salient=float(min(3, sum(w.lower() not in lowered for w in own_salient))),
             type_match=float(wants is not None and _has_answer_type(wants, sentence, terms)),
             dense=dense[best],
             row=float(rows.parse_row(sentence) is not None),
             focus_missing_chunk=float(min(3, len(focus_stems - stems(documents[rank].content or "")))),
-            focus_missing_sentence=float(min(3, len(focus_stems - stems(sentence)))),
-            numbers_missing=float(min(2, sum(n not in lowered for n in numbers))),
+            focus_missing_sentence=float(min(3, len({stem(term) for term in own_focus} - stems(sentence)))),
+            numbers_missing=float(min(2, sum(n not in lowered for n in own_numbers))),
             cell=float(cell),
             # "the smallest company" asked of a passage on the largest: an opposite in the answer's chunk
             antonym_chunk=float(
@@ -770,6 +776,8 @@ class ExtractiveGenerator:
         focus_stems = {stem(term) for term in focus}  # "total" is the "Totals" column
         named = set(content_words(" ".join(_salient(question))))  # its numbers and names, as terms
         person = wants == "name" and _PERSON_QUESTION.search(question) is not None
+        counted_match = _COUNTED.search(question)
+        counted = counted_match.group(1) if counted_match else None
         scores = []
         for index, terms in enumerate(sentence_terms):
             rank, chunk_score, sentence = candidates[index]
@@ -790,6 +798,8 @@ class ExtractiveGenerator:
                 restates += w.no_name  # "Petitioner : v. : No. 07-1315" names no one who could have argued
             if wants == "count" and not any(n not in question_lowered for n in re.findall(r"\d[\d,.]*", lowered)):
                 restates += w.no_number  # a title ("... November 2015") is no count
+            if counted is not None and _counts(sentence, counted, question_lowered):
+                cue += w.counted
             if wants == "id" and not has_kind:
                 restates += w.no_code  # the hearing's date line holds no docket number
             # a number the question names (a flight, a count, a serial) must be in the answer's row or sentence

@@ -8,6 +8,7 @@ import pytest
 from haystack import Document
 
 from adapters.minilm import MiniLMEmbedder
+from adapters.rag import extractive
 from adapters.rag.extractive import ExtractiveGenerator
 
 CONTEXT = [
@@ -96,6 +97,45 @@ def test_a_negation_the_sentence_does_not_make_is_doubted_contracted_or_not(
 def test_a_word_ending_in_nt_is_no_negation(model: ExtractiveGenerator) -> None:
     plain = doubt(model, "Which lighthouse was decommissioned in 1987?")
     assert doubt(model, "Which lighthouse at the point was decommissioned in 1987?") == pytest.approx(plain)
+
+
+def test_the_best_sentence_is_not_doubted_for_the_source_the_question_points_to(model: ExtractiveGenerator) -> None:
+    report = [
+        Document(
+            content="Bureau of Milwaukee Child Welfare 90-Day Report\n\nThe friend of the mother was charged with a "
+            "felony count of reckless homicide.",
+            meta={"document_name": "review.pdf", "pages": "1", "document_id": "d5", "citation": 1},
+            score=0.9,
+        )
+    ]
+    asked = "In the Bureau of Milwaukee Child Welfare 90-day report, what was the friend of the mother charged with?"
+    plain = "What was the friend of the mother charged with?"
+    signals = [
+        model.run(messages=[], question=q, documents=report)["replies"][0].meta["signals"] for q in (asked, plain)
+    ]
+    assert "charged with a felony" in model.run(messages=[], question=asked, documents=report)["replies"][0].text
+    # the sentence is read as for the question without its pointer; the context still has to hold the source
+    for name in ("missing_salient", "doubt", "coverage", "focus_missing_sentence", "numbers_missing"):
+        assert signals[0][name] == signals[1][name], name
+    assert signals[0]["missing_salient_context"] == 0.0
+
+
+def test_how_many_is_answered_by_a_number_of_what_it_counts(model: ExtractiveGenerator) -> None:
+    # the summary names the fleet with the question's own words; the count sits in a plainer sentence
+    notice = [
+        Document(
+            content="SUMMARY: The agency proposes to supersede Directive 2018-23-51, which applies to all Model "
+            "737-8 and 737-9 (737 MAX) airplanes of the fleet.\n\nCosts of Compliance\n\nThe agency "
+            "estimates that this proposed rule affects 73 airplanes of U.S. registry.",
+            meta={"document_name": "register.pdf", "pages": "5", "document_id": "d4", "citation": 1},
+            score=0.9,
+        )
+    ]
+    question = "How many airplanes of U.S. registry does the agency's proposed 737 MAX directive affect?"
+    reply = model.run(messages=[], question=question, documents=notice)["replies"][0]
+    assert "73 airplanes" in (reply.text or "").split("[1]")[0]
+    # a number the question gives ("737") is no count of airplanes
+    assert not extractive._counts("9 (737 MAX) airplanes; 737 airplanes", "airplanes", question.lower())
 
 
 def test_a_street_address_is_answered_with_a_line_that_has_the_shape_of_one(model: ExtractiveGenerator) -> None:
