@@ -99,15 +99,21 @@ def test_a_word_ending_in_nt_is_no_negation(model: ExtractiveGenerator) -> None:
     assert doubt(model, "Which lighthouse at the point was decommissioned in 1987?") == pytest.approx(plain)
 
 
-def test_the_best_sentence_is_not_doubted_for_the_source_the_question_points_to(model: ExtractiveGenerator) -> None:
-    report = [
+def one_page(content: str, name: str) -> list[Document]:
+    """A retrieved chunk: one page of a document, the first reference."""
+    return [
         Document(
-            content="Bureau of Milwaukee Child Welfare 90-Day Report\n\nThe friend of the mother was charged with a "
-            "felony count of reckless homicide.",
-            meta={"document_name": "review.pdf", "pages": "1", "document_id": "d5", "citation": 1},
-            score=0.9,
+            content=content, meta={"document_name": name, "pages": "1", "document_id": name, "citation": 1}, score=0.9
         )
     ]
+
+
+def test_the_best_sentence_is_not_doubted_for_the_source_the_question_points_to(model: ExtractiveGenerator) -> None:
+    report = one_page(
+        "Bureau of Milwaukee Child Welfare 90-Day Report\n\nThe friend of the mother was charged with a felony count "
+        "of reckless homicide.",
+        "review.pdf",
+    )
     asked = "In the Bureau of Milwaukee Child Welfare 90-day report, what was the friend of the mother charged with?"
     plain = "What was the friend of the mother charged with?"
     signals = [
@@ -122,15 +128,12 @@ def test_the_best_sentence_is_not_doubted_for_the_source_the_question_points_to(
 
 def test_how_many_is_answered_by_a_number_of_what_it_counts(model: ExtractiveGenerator) -> None:
     # the summary names the fleet with the question's own words; the count sits in a plainer sentence
-    notice = [
-        Document(
-            content="SUMMARY: The agency proposes to supersede Directive 2018-23-51, which applies to all Model "
-            "737-8 and 737-9 (737 MAX) airplanes of the fleet.\n\nCosts of Compliance\n\nThe agency "
-            "estimates that this proposed rule affects 73 airplanes of U.S. registry.",
-            meta={"document_name": "register.pdf", "pages": "5", "document_id": "d4", "citation": 1},
-            score=0.9,
-        )
-    ]
+    notice = one_page(
+        "SUMMARY: The agency proposes to supersede Directive 2018-23-51, which applies to all Model 737-8 and 737-9 "
+        "(737 MAX) airplanes of the fleet.\n\nCosts of Compliance\n\nThe agency estimates that this proposed rule "
+        "affects 73 airplanes of U.S. registry.",
+        "register.pdf",
+    )
     question = "How many airplanes of U.S. registry does the agency's proposed 737 MAX directive affect?"
     reply = model.run(messages=[], question=question, documents=notice)["replies"][0]
     assert "73 airplanes" in (reply.text or "").split("[1]")[0]
@@ -139,15 +142,12 @@ def test_how_many_is_answered_by_a_number_of_what_it_counts(model: ExtractiveGen
 
 
 def test_a_street_address_is_answered_with_a_line_that_has_the_shape_of_one(model: ExtractiveGenerator) -> None:
-    office = [
-        Document(
-            content="Weekly Grain Report Fri, Mar 3, 2023 Harbor County Seed & Feed Market Office\n\n"
-            "412 Linden Avenue, Suite 9 Email: office@harborseed.example\n\n"
-            "Harbor County Seed & Feed Market Office\n\nPort Ellis, Oregon 97001",
-            meta={"document_name": "grain.pdf", "pages": "1", "document_id": "d3", "citation": 1},
-            score=0.9,
-        )
-    ]
+    office = one_page(
+        "Weekly Grain Report Fri, Mar 3, 2023 Harbor County Seed & Feed Market Office\n\n"
+        "412 Linden Avenue, Suite 9 Email: office@harborseed.example\n\n"
+        "Harbor County Seed & Feed Market Office\n\nPort Ellis, Oregon 97001",
+        "grain.pdf",
+    )
     question = "What is the street address of the Harbor County Seed & Feed Market Office?"
     reply = model.run(messages=[], question=question, documents=office)["replies"][0]
     assert (reply.text or "").startswith("412 Linden Avenue, Suite 9")
