@@ -38,6 +38,25 @@ def text_pdf(pages: list[str]) -> bytes:
     return bytes(pdf.output())
 
 
+def columns_pdf(title: str, columns: Sequence[str], gutter_mm: float = 8.0) -> bytes:
+    """A page with ``title`` across it, then ``columns`` of prose side by side, written as typesetters of such
+    pages write them (the Federal Register's): line by line across the page, the first line of every column,
+    then the second."""
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, title)
+    top = pdf.get_y() + 4
+    width = (pdf.w - pdf.l_margin - pdf.r_margin - gutter_mm * (len(columns) - 1)) / len(columns)
+    wrapped = [pdf.multi_cell(width, 5, text, dry_run=True, output="LINES") for text in columns]
+    for row in range(max(len(lines) for lines in wrapped)):
+        for index, lines in enumerate(wrapped):
+            if row < len(lines):
+                pdf.set_xy(pdf.l_margin + index * (width + gutter_mm), top + row * 5)
+                pdf.cell(width, 5, lines[row])
+    return bytes(pdf.output())
+
+
 def table_pdf(before: str, rows: Sequence[Sequence[str]], after: str, pages_before: int = 1) -> bytes:
     """A PDF whose page ``pages_before + 1`` holds ``before``, then a ruled table of ``rows`` (first row the
     header), then ``after``; the pages before and the one after hold plain prose."""

@@ -10,7 +10,7 @@ from fpdf import FPDF
 
 from adapters.parsers import FileParser
 from adapters.parsers.pdf import survey_pages
-from tests.documents import PROSE, table_pdf, text_pdf
+from tests.documents import PROSE, columns_pdf, table_pdf, text_pdf
 from tests.parsers.test_pdf_tables import AFTER, BEFORE, ROWS
 
 
@@ -58,3 +58,27 @@ def test_only_the_page_with_a_table_is_ruled() -> None:
 
 def test_a_page_count_pdfium_disagrees_with_falls_back_to_pdfplumber() -> None:
     assert survey_pages(text_pdf(["One.", "Two."]), 3) is None
+
+
+def test_a_page_in_two_columns_reads_each_column_whole() -> None:
+    left = f"LEFT {PROSE} The left column ends here."
+    right = "RIGHT " + PROSE.replace("committee", "board") + " The right column ends here."
+    text = FileParser().parse("c.pdf", columns_pdf("Quarterly Newsletter of the Harbor Society", [left, right]))
+    page = text.pages[0].text
+    # line by line across the page, each line would hold half of each column
+    assert page.startswith("Quarterly Newsletter of the Harbor Society\nLEFT The committee met")
+    assert page.index("The\nleft column ends here.") < page.index("RIGHT The board met")
+    assert " ".join(page.split("RIGHT")[0].split()).endswith("circulated by Friday. The left column ends here.")
+
+
+def test_labels_beside_their_values_are_no_columns() -> None:
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    for index in range(20):
+        pdf.set_xy(15, 20 + index * 8)
+        pdf.cell(40, 6, f"Field {index}:")
+        pdf.set_xy(70, 20 + index * 8)
+        pdf.cell(120, 6, f"the value of field number {index}, written out at some length to fill the line")
+    lines = FileParser().parse("form.pdf", bytes(pdf.output())).pages[0].text.split("\n")
+    assert lines[3] == "Field 3: the value of field number 3, written out at some length to fill the line"
