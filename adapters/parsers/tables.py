@@ -67,6 +67,8 @@ def page_text(
     a page set in columns (``layout``, as pdfium's text rectangles show them), the text is read column by
     column down to each table or band of lines across them."""
     context = context if context is not None else TableContext()
+    if page.rotation or tuple(page.mediabox[:2]) != (0, 0):
+        layout = None  # pdfium's coordinates and pdfplumber's agree only on an upright page with its origin at 0, 0
     tables = []
     for table in page.find_tables():
         rendered = render_table(page, table, context)
