@@ -28,7 +28,8 @@ PAGE_SEPARATOR = "\n\n"
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])|\n\s*\n|\n(?=\|)")
 # A full stop after these ends no sentence: an initial ("Lance T. Gant", "Knowles v. Mirzayance"), a title or a
 # label ("Dr. Watson", "No. 07-1315", "St. Louis"); in text tokenized with spaces too ("William P . Bell").
-_NO_END = re.compile(r"(?<![^\s(])(?:[A-Za-z]|(?i:no|nos|mr|mrs|ms|dr|st|vs|inc|jr|sr|esq|gen|gov)) ?\.$")
+ABBREVIATIONS = frozenset(("no", "nos", "mr", "mrs", "ms", "dr", "st", "vs", "inc", "jr", "sr", "esq", "gen", "gov"))
+_NO_END = re.compile(r"(?<![^\s(])(?:[A-Za-z]|(?i:" + "|".join(sorted(ABBREVIATIONS)) + r")) ?\.$")
 # ... nor a dotted abbreviation within a line ("the U.S. Army"); one that ends a line mostly ends its sentence
 # too ("Washington, D.C." above the date of a hearing).
 _DOTTED = re.compile(r"(?<![^\s(])(?:[A-Z] ?\. ?)+[A-Z] ?\.$")

@@ -33,10 +33,9 @@ SPANNING_SHARE = 0.08  # at most this share of the page's text rectangles may cr
 Box = tuple[float, float, float, float]  # left, bottom, right, top, in PDF points (y grows upwards)
 
 
-def column_bounds(rects: Sequence[Box]) -> list[tuple[float, float]]:
+def _column_bounds(rects: Sequence[Box]) -> list[tuple[float, float]]:
     """The (left, right) of each column of running text on the page, left to right; [] for a page that is not
-    set in columns."""
-    rects = [rect for rect in rects if rect[2] - rect[0] > 1.0]
+    set in columns. ``rects`` are the page's text rectangles wider than a point."""
     if len(rects) < 2 * MIN_LINES:
         return []
     left = min(rect[0] for rect in rects)
@@ -114,7 +113,7 @@ class ColumnLayout(NamedTuple):
 def page_layout(rects: Sequence[Box]) -> ColumnLayout | None:
     """The page's columns and spanning bands; None for a page that is not set in columns."""
     rects = [rect for rect in rects if rect[2] - rect[0] > 1.0]
-    columns = column_bounds(rects)
+    columns = _column_bounds(rects)
     if not columns:
         return None
     layout = ColumnLayout(tuple(columns), ())

@@ -106,9 +106,11 @@ def _in_columns(
     gutters = layout.gutters
     height = float(page.height)
     bands = [(height - top, height - bottom) for bottom, top in layout.bands]  # pdfplumber's tops grow downwards
-    across = sorted(
-        [bbox[1] for bbox, _ in tables if any(bbox[0] < g < bbox[2] for g in gutters)] + [b for b, _ in bands]
-    )
+
+    def across_gutters(bbox: Any) -> bool:
+        return any(bbox[0] < g < bbox[2] for g in gutters)
+
+    across = sorted([bbox[1] for bbox, _ in tables if across_gutters(bbox)] + [b for b, _ in bands])
 
     def stretch(top: float) -> float:
         return float(sum(1 for start in across if start <= top))
@@ -138,7 +140,7 @@ def _in_columns(
             lines.append(((stretch(top) - 1, float(len(layout.columns)), line["top"]), line["text"]))
     keyed_tables: list[tuple[tuple[float, ...], str]] = []
     for bbox, text in tables:
-        if any(bbox[0] < g < bbox[2] for g in gutters):
+        if across_gutters(bbox):
             keyed_tables.append(((stretch(bbox[1]) - 1, float(len(layout.columns)), bbox[1]), text))
         else:
             keyed_tables.append(((stretch(bbox[1]), column_of((bbox[0] + bbox[2]) / 2), bbox[1]), text))

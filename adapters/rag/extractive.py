@@ -19,7 +19,7 @@ from adapters.rag import antonyms, rows
 from adapters.rag.decline import DeclineModel, load_model
 from adapters.rag.text import CITATION, content_words, find_word, stem, stems
 from domain.answering import DECLINE
-from domain.chunking import split_sentences
+from domain.chunking import ABBREVIATIONS, split_sentences
 
 # A negation, contracted ones too: "can't", and "can ' t" as text tokenised with spaces writes it.
 _NEGATION = re.compile(r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|\Bn ?['\u2019] ?t\b", re.IGNORECASE)
@@ -125,13 +125,12 @@ _NUMBERED = re.compile(r"\b(?:no|nos|number|#)[.:]?\s*#?:?\s*(\d[\w./\u2013-]*)"
 _CODE_CHARS = frozenset(string.ascii_letters + string.digits + "./#:-\u2013")
 
 
-def _counts(sentence: str, noun: str, question: str) -> bool:
-    """The sentence gives a number of ``noun`` (the word after "how many"), one the question does not give: a
-    number, at most two words, and the noun ("73 airplanes", "40,000 people had registered")."""
-    stem_ = stem(noun.lower())
-    given = set(re.findall(r"\d[\d,.]*", question))
+def _counts(sentence: str, counted: str, given: set[str]) -> bool:
+    """The sentence gives a number of what the question counts (``counted``, the stem of the word after "how
+    many"), not one of the numbers it ``given``: a number, at most two words, and the noun ("73 airplanes",
+    "40,000 people had registered")."""
     for match in re.finditer(r"(\d[\d,.]*)((?:\s+[\w-]+){1,3})", sentence):
-        if match.group(1) not in given and any(stem(word.lower()) == stem_ for word in match.group(2).split()):
+        if match.group(1) not in given and any(stem(word.lower()) == counted for word in match.group(2).split()):
             return True
     return False
 
@@ -210,10 +209,8 @@ def _answerable_unit(sentence: str) -> bool:
     return True
 
 
-# Abbreviations whose capital makes no name ("No. 07-1315"); ``split_sentences`` does not end a sentence on them.
-_ABBREVIATIONS = frozenset(
-    ("no", "nos", "mr", "mrs", "ms", "dr", "st", "v", "vs", "inc", "jr", "sr", "esq", "gen", "gov")
-)
+# Abbreviations whose capital makes no name ("No. 07-1315"), nor does the "v." of a case.
+_ABBREVIATIONS = ABBREVIATIONS | {"v"}
 
 
 # A question's pointer to its source ("according to the USDA Round-Up", "on the district's agenda of April 6"):
@@ -777,7 +774,8 @@ class ExtractiveGenerator:
         named = set(content_words(" ".join(_salient(question))))  # its numbers and names, as terms
         person = wants == "name" and _PERSON_QUESTION.search(question) is not None
         counted_match = _COUNTED.search(question)
-        counted = counted_match.group(1) if counted_match else None
+        counted = stem(counted_match.group(1).lower()) if counted_match else None
+        given_numbers = set(re.findall(r"\d[\d,.]*", question_lowered))
         scores = []
         for index, terms in enumerate(sentence_terms):
             rank, chunk_score, sentence = candidates[index]
@@ -798,7 +796,7 @@ class ExtractiveGenerator:
                 restates += w.no_name  # "Petitioner : v. : No. 07-1315" names no one who could have argued
             if wants == "count" and not any(n not in question_lowered for n in re.findall(r"\d[\d,.]*", lowered)):
                 restates += w.no_number  # a title ("... November 2015") is no count
-            if counted is not None and _counts(sentence, counted, question_lowered):
+            if counted is not None and _counts(sentence, counted, given_numbers):
                 cue += w.counted
             if wants == "id" and not has_kind:
                 restates += w.no_code  # the hearing's date line holds no docket number
