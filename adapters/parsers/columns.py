@@ -33,9 +33,14 @@ SPANNING_SHARE = 0.08  # at most this share of the page's text rectangles may cr
 Box = tuple[float, float, float, float]  # left, bottom, right, top, in PDF points (y grows upwards)
 
 
+def _text_rects(rects: Sequence[Box]) -> list[Box]:
+    """The rectangles wider than a point: a space or an empty run holds no text to place."""
+    return [rect for rect in rects if rect[2] - rect[0] > 1.0]
+
+
 def _column_bounds(rects: Sequence[Box]) -> list[tuple[float, float]]:
     """The (left, right) of each column of running text on the page, left to right; [] for a page that is not
-    set in columns. ``rects`` are the page's text rectangles wider than a point."""
+    set in columns. ``rects`` are the page's text rectangles (``_text_rects``)."""
     if len(rects) < 2 * MIN_LINES:
         return []
     left = min(rect[0] for rect in rects)
@@ -112,7 +117,7 @@ class ColumnLayout(NamedTuple):
 
 def page_layout(rects: Sequence[Box]) -> ColumnLayout | None:
     """The page's columns and spanning bands; None for a page that is not set in columns."""
-    rects = [rect for rect in rects if rect[2] - rect[0] > 1.0]
+    rects = _text_rects(rects)
     columns = _column_bounds(rects)
     if not columns:
         return None
@@ -133,9 +138,7 @@ def reading_order(rects: Sequence[Box], layout: ColumnLayout, read: Callable[[Bo
     # above a band (slot 2 * band + column / columns); the text is read in the order of the places.
     places: dict[float, list[Box]] = {}
     bands = layout.bands
-    for rect in rects:
-        if rect[2] - rect[0] <= 1.0:
-            continue
+    for rect in _text_rects(rects):
         middle = (rect[1] + rect[3]) / 2
         band = next((i for i, (bottom, _) in enumerate(bands) if middle >= bottom), len(bands))
         if (band < len(bands) and middle <= bands[band][1]) or layout.spans(rect):
